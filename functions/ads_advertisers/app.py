@@ -1,0 +1,6 @@
+"""Advertiser management: POST /api/ads/register, GET|PATCH /api/ads/profile, POST /api/ads/deposit."""
+
+from arbiter.api.ads import advertisers
+from arbiter.http import lambda_handler_for
+
+lambda_handler = lambda_handler_for(advertisers.router)

@@ -1,0 +1,52 @@
+"""Advertiser models: API input, API output, and the DynamoDB item."""
+
+from pydantic import BaseModel, EmailStr, Field, HttpUrl
+
+from arbiter.money import Cents
+
+COMPANY_NAME_MAX = 200
+WEBSITE_MAX = 2048
+
+
+class RegisterAdvertiserInput(BaseModel):
+    company_name: str = Field(min_length=1, max_length=COMPANY_NAME_MAX)
+    contact_email: EmailStr = Field(max_length=320)
+    website: HttpUrl | None = Field(default=None, max_length=WEBSITE_MAX)
+
+
+class UpdateProfileInput(BaseModel):
+    company_name: str | None = Field(default=None, min_length=1, max_length=COMPANY_NAME_MAX)
+    contact_email: EmailStr | None = Field(default=None, max_length=320)
+    website: HttpUrl | None = Field(default=None, max_length=WEBSITE_MAX)
+
+
+class DepositInput(BaseModel):
+    # Up to $10M in one deposit keeps every balance far inside exact integer and float-text ranges.
+    amount_cents: int = Field(gt=0, le=1_000_000_000, strict=True)
+
+
+class AdvertiserOutput(BaseModel):
+    id: str
+    company_name: str
+    contact_email: str
+    website: str | None
+    balance_cents: Cents
+    created_at: str
+
+
+class DepositOutput(BaseModel):
+    balance_cents: Cents
+    deposited_cents: Cents
+
+
+class AdvertiserItem(BaseModel):
+    """Stored under PK=TENANT#<tenant>, SK=ADVERTISER; one advertiser account per tenant."""
+
+    tenant_id: str
+    id: str
+    company_name: str
+    contact_email: str
+    website: str | None = None
+    balance_millicents: int = 0
+    deposited_millicents: int = 0
+    created_at: str

@@ -1,0 +1,14 @@
+"""Every router of the API, for the OpenAPI document and the route-parity test.
+
+Each Lambda function includes one of these routers (functions/<area>/app.py); template.yaml maps
+each endpoint to its own function.
+"""
+
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+
+def all_routers() -> list[Router]:
+    from arbiter.api import docs, health
+    from arbiter.api.ads import advertisers
+
+    return [health.router, docs.router, advertisers.router]

@@ -1,0 +1,30 @@
+"""Routes: the OpenAPI document of the whole API and a Swagger UI over it (no auth)."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+router = Router()
+TAGS = ["Platform"]
+SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+
+
+@router.get("/openapi.json", tags=TAGS, summary="OpenAPI document", response_description="OpenAPI 3.1 document")
+def openapi_document() -> Response:
+    from arbiter.api.openapi import openapi_json  # deferred: the document lists this module's routes too
+
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
+
+
+@router.get("/docs", tags=TAGS, summary="Swagger UI", response_description="HTML page")
+def swagger_ui() -> Response:
+    from arbiter.api.openapi import openapi_json
+
+    html = generate_swagger_html(
+        spec=openapi_json().replace("</", "<\\/"),
+        swagger_js=f"{SWAGGER_CDN}/swagger-ui-bundle.js",
+        swagger_css=f"{SWAGGER_CDN}/swagger-ui.css",
+        swagger_base_url=SWAGGER_CDN,
+        oauth2_config=None,
+    )
+    return Response(status_code=200, content_type="text/html", body=html)

@@ -1,0 +1,62 @@
+"""Powertools `Depends` providers: each API route declares the principal (and scope) it needs."""
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Request
+from aws_lambda_powertools.event_handler.depends import Depends
+
+from arbiter.auth.keys import verify_key
+from arbiter.auth.models import Principal, Scope
+from arbiter.errors import AuthenticationError, ForbiddenError
+
+
+def _bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization") or request.headers.get("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _require(principal: Principal, scope: Scope) -> Principal:
+    if scope not in principal.scopes:
+        raise ForbiddenError(f"API key lacks the '{scope.value}' scope")
+    return principal
+
+
+def bearer_principal(request: Request) -> Principal:
+    token = _bearer_token(request)
+    if token is None:
+        raise AuthenticationError("Missing or malformed Authorization header; expected 'Bearer <api key>'")
+    return verify_key(token)
+
+
+def advertiser_principal(request: Request) -> Principal:
+    return _require(bearer_principal(request), Scope.ADS_ADVERTISER)
+
+
+def developer_principal(request: Request) -> Principal:
+    return _require(bearer_principal(request), Scope.ADS_DEVELOPER)
+
+
+def offers_principal(request: Request) -> Principal:
+    api_key = request.headers.get("x-api-key") or request.headers.get("X-API-Key")
+    if not api_key:
+        raise AuthenticationError("Missing X-API-Key header")
+    return _require(verify_key(api_key), Scope.OFFERS)
+
+
+def decisions_principal(request: Request) -> Principal:
+    tenant_id = request.headers.get("x-tenant-id") or request.headers.get("X-Tenant-Id")
+    if not tenant_id:
+        raise AuthenticationError("Missing X-Tenant-Id header")
+    principal = bearer_principal(request)
+    if principal.tenant_id != tenant_id:
+        raise AuthenticationError("X-Tenant-Id does not match the API key's tenant")
+    return _require(principal, Scope.DECISIONS)
+
+
+Advertiser = Annotated[Principal, Depends(advertiser_principal)]
+Developer = Annotated[Principal, Depends(developer_principal)]
+OffersClient = Annotated[Principal, Depends(offers_principal)]
+DecisionsClient = Annotated[Principal, Depends(decisions_principal)]

@@ -1,0 +1,32 @@
+"""One source of 'now' so tests can drive time (pacing, TTLs, token expiry) deterministically."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+_now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
+
+
+def now() -> datetime:
+    return _now()
+
+
+def set_clock(clock: Callable[[], datetime] | None) -> None:
+    """Install a replacement clock (tests, simulators); None restores the wall clock."""
+    global _now
+    _now = clock or (lambda: datetime.now(UTC))
+
+
+def isoformat(moment: datetime) -> str:
+    """ISO 8601 in UTC with a trailing Z, as the seeds show ("2026-03-01T12:00:00Z")."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def now_iso() -> str:
+    return isoformat(now())
+
+
+def parse_iso(value: str) -> datetime:
+    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)

@@ -1,0 +1,31 @@
+"""Small helpers over boto3 shared by the repositories."""
+
+from botocore.exceptions import ClientError
+
+
+def is_condition_failure(error: ClientError) -> bool:
+    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """The per-item codes of a cancelled transaction ('None' for items that were fine)."""
+    if error.response["Error"]["Code"] != "TransactionCanceledException":
+        return []
+    reasons = error.response.get("CancellationReasons") or []
+    if reasons:
+        return [reason.get("Code", "None") for reason in reasons]
+    # Some endpoints only put the reasons in the message: "... [ConditionalCheckFailed, None]".
+    message = error.response["Error"].get("Message", "")
+    inside = message[message.find("[") + 1 : message.rfind("]")] if "[" in message else ""
+    return [part.strip() for part in inside.split(",") if part.strip()]
+
+
+def page_all(call, **kwargs) -> list[dict]:
+    """All items of a paginated Query/Scan."""
+    items: list[dict] = []
+    while True:
+        page = call(**kwargs)
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return items
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -1,0 +1,26 @@
+"""Runtime configuration, read once from environment variables (set by template.yaml or the local stack)."""
+
+from functools import cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(frozen=True)
+
+    campaigns_table: str = Field(default="arbiter-campaigns", alias="CAMPAIGNS_TABLE")
+    impressions_table: str = Field(default="arbiter-impressions", alias="IMPRESSIONS_TABLE")
+    interactions_table: str = Field(default="arbiter-interactions", alias="INTERACTIONS_TABLE")
+    # Points boto3 at the local stack's embedded DynamoDB; unset on AWS.
+    dynamodb_endpoint_url: str | None = Field(default=None, alias="DYNAMODB_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", alias="AWS_REGION")
+    # How long a verified API key is trusted from memory; a revoked key stops working within this time.
+    api_key_cache_ttl_seconds: float = Field(default=30.0, alias="API_KEY_CACHE_TTL_SECONDS", ge=0, le=60)
+    # Requests larger than this are refused with 413 before any parsing.
+    max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", gt=0)
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
