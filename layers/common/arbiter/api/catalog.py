@@ -9,6 +9,15 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 def all_routers() -> list[Router]:
     from arbiter.api import docs, health
-    from arbiter.api.ads import advertisers
+    from arbiter.api.ads import advertisers, affinities, campaigns, creatives, placements, targeting
 
-    return [health.router, docs.router, advertisers.router]
+    return [
+        health.router,
+        docs.router,
+        advertisers.router,
+        campaigns.router,
+        targeting.router,
+        creatives.router,
+        affinities.router,
+        placements.router,
+    ]
