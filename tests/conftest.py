@@ -19,11 +19,11 @@ os.environ.update(
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
 import pytest
+from moto import mock_aws
+
 from arbiter import aws
 from arbiter.auth import keys
 from arbiter.devstack.tables import create_tables
-from moto import mock_aws
-
 from tests.client import ApiClient
 
 

@@ -1,0 +1,1 @@
+"""Exactly-once impression billing: one DynamoDB transaction charges, credits and records each impression."""

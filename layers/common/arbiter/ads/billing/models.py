@@ -1,0 +1,56 @@
+"""Billing models: what one impression charges and credits, and the stored impression item."""
+
+from pydantic import BaseModel, Field, model_validator
+
+from arbiter.money import Cents
+
+ID_MAX = 64
+IDEMPOTENCY_KEY_MAX = 128
+
+
+class RecordImpressionInput(BaseModel):
+    campaign_id: str = Field(min_length=1, max_length=ID_MAX)
+    creative_id: str = Field(min_length=1, max_length=ID_MAX)
+    game_id: str = Field(min_length=1, max_length=128)
+    impression_token: str | None = Field(default=None, max_length=4096)
+
+
+class ImpressionOutput(BaseModel):
+    impression_id: str
+    campaign_id: str
+    creative_id: str
+    game_id: str
+    charged_cents: Cents
+    recorded_at: str
+
+
+class ImpressionCharge(BaseModel, frozen=True):
+    """Everything the billing transaction writes for one impression (all money in integer millicents)."""
+
+    impression_id: str
+    developer_tenant_id: str
+    advertiser_tenant_id: str
+    advertiser_id: str
+    campaign_id: str
+    creative_id: str
+    game_id: str
+    creator_id: str
+    user_id: str | None = None
+    session_id: str | None = None
+    country_code: str | None = None
+    affinity_score: float | None = None
+    contributions: dict[str, float] = Field(default_factory=dict)
+    charged_millicents: int = Field(gt=0)
+    developer_share_millicents: int = Field(ge=0)
+    platform_take_millicents: int = Field(ge=0)
+    budget_millicents: int = Field(gt=0)
+    daily_cap_millicents: int | None = None
+    day: str  # UTC date the spend counts against, YYYY-MM-DD
+    recorded_at: str
+    idempotency_source: str  # "token:<jti>", "key:<Idempotency-Key>" or "none"
+
+    @model_validator(mode="after")
+    def _shares_sum_to_charge(self) -> "ImpressionCharge":
+        if self.developer_share_millicents + self.platform_take_millicents != self.charged_millicents:
+            raise ValueError("developer share and platform take must sum to the charge")
+        return self

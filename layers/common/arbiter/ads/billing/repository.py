@@ -1,0 +1,204 @@
+"""The billing transaction. All-or-nothing: the impression is recorded exactly once and every counter moves
+together, or nothing is written.
+
+Items written in one TransactWriteItems:
+1. impressions table  PK=IMP#<impression_id>: the impression (condition: not recorded before -> exactly once;
+   impression ids are derived from the token's jti or the Idempotency-Key, so a replay collides here).
+2. campaigns table    CAMPAIGN#<id>/LEDGER: spent += charge and day_spent += charge, under conditions that keep
+   spent <= budget and day_spent <= daily cap (the budget the caller priced with must still be the budget).
+3. campaigns table    CAMPAIGN#<id>/CAMPAIGN: condition only - the campaign is still active.
+4. campaigns table    TENANT#<advertiser>/ADVERTISER: balance -= charge, condition balance >= charge.
+5. campaigns table    GAME#<game_id>/EARNINGS: developer share and impression count.
+6. interactions table SESSION#<game>#<session>/ADS: the session's ad count and this creative's uses (TTL).
+"""
+
+from datetime import timedelta
+
+from botocore.exceptions import ClientError
+
+from arbiter import aws, clock
+from arbiter.ads.billing.models import ImpressionCharge
+from arbiter.dynamo import cancellation_reasons
+from arbiter.settings import get_settings
+
+SESSION_TTL = timedelta(days=2)
+
+
+class ImpressionAlreadyRecorded(Exception):
+    """The impression id exists: this is a replay."""
+
+
+class ChargeRefused(Exception):
+    """A money condition failed; `reason` says which (budget, daily_cap, balance, inactive, day_rollover)."""
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _n(value: int) -> dict[str, str]:
+    return {"N": str(value)}
+
+
+def _s(value: str) -> dict[str, str]:
+    return {"S": value}
+
+
+def _impression_item(charge: ImpressionCharge) -> dict:
+    item = {
+        "PK": _s(f"IMP#{charge.impression_id}"),
+        "SK": _s("IMP"),
+        "impression_id": _s(charge.impression_id),
+        "developer_tenant_id": _s(charge.developer_tenant_id),
+        "advertiser_tenant_id": _s(charge.advertiser_tenant_id),
+        "advertiser_id": _s(charge.advertiser_id),
+        "campaign_id": _s(charge.campaign_id),
+        "creative_id": _s(charge.creative_id),
+        "game_id": _s(charge.game_id),
+        "creator_id": _s(charge.creator_id),
+        "charged_millicents": _n(charge.charged_millicents),
+        "developer_share_millicents": _n(charge.developer_share_millicents),
+        "platform_take_millicents": _n(charge.platform_take_millicents),
+        "day": _s(charge.day),
+        "recorded_at": _s(charge.recorded_at),
+        "idempotency_source": _s(charge.idempotency_source),
+    }
+    for name in ("user_id", "session_id", "country_code"):
+        if getattr(charge, name):
+            item[name] = _s(getattr(charge, name))
+    if charge.affinity_score is not None:
+        item["affinity_score"] = {"N": repr(round(charge.affinity_score, 4))}
+    if charge.contributions:
+        item["contributions"] = {"M": {k: {"N": repr(round(v, 4))} for k, v in charge.contributions.items()}}
+    return item
+
+
+def _ledger_update(charge: ImpressionCharge) -> dict:
+    settings = get_settings()
+    names = {"#spent": "spent_millicents", "#budget": "budget_millicents", "#day": "spend_day"}
+    values = {
+        ":charge": _n(charge.charged_millicents),
+        ":budget": _n(charge.budget_millicents),
+        ":spent_limit": _n(charge.budget_millicents - charge.charged_millicents),
+        ":today": _s(charge.day),
+    }
+    condition = "#budget = :budget AND #spent <= :spent_limit AND #day = :today"
+    if charge.daily_cap_millicents is not None:
+        names["#day_spent"] = "day_spent_millicents"
+        values[":day_limit"] = _n(charge.daily_cap_millicents - charge.charged_millicents)
+        condition += " AND #day_spent <= :day_limit"
+    else:
+        names["#day_spent"] = "day_spent_millicents"
+    return {
+        "Update": {
+            "TableName": settings.campaigns_table,
+            "Key": {"PK": _s(f"CAMPAIGN#{charge.campaign_id}"), "SK": _s("LEDGER")},
+            "UpdateExpression": "ADD #spent :charge, #day_spent :charge, impressions :one",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": {**values, ":one": _n(1)},
+        }
+    }
+
+
+def record(charge: ImpressionCharge) -> None:
+    """Run the transaction; raise ImpressionAlreadyRecorded or ChargeRefused(reason) when it is cancelled."""
+    settings = get_settings()
+    expires_at = int((clock.now() + SESSION_TTL).timestamp())
+    session_key = f"SESSION#{charge.game_id}#{charge.session_id or '-'}#{charge.user_id or '-'}"
+    items = [
+        {
+            "Put": {
+                "TableName": settings.impressions_table,
+                "Item": _impression_item(charge),
+                "ConditionExpression": "attribute_not_exists(PK)",
+            }
+        },
+        _ledger_update(charge),
+        {
+            "ConditionCheck": {
+                "TableName": settings.campaigns_table,
+                "Key": {"PK": _s(f"CAMPAIGN#{charge.campaign_id}"), "SK": _s("CAMPAIGN")},
+                "ConditionExpression": "#status = :active",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {":active": _s("active")},
+            }
+        },
+        {
+            "Update": {
+                "TableName": settings.campaigns_table,
+                "Key": {"PK": _s(f"TENANT#{charge.advertiser_tenant_id}"), "SK": _s("ADVERTISER")},
+                "UpdateExpression": "ADD balance_millicents :debit, spent_millicents :charge",
+                "ConditionExpression": "balance_millicents >= :charge",
+                "ExpressionAttributeValues": {
+                    ":debit": _n(-charge.charged_millicents),
+                    ":charge": _n(charge.charged_millicents),
+                },
+            }
+        },
+        {
+            "Update": {
+                "TableName": settings.campaigns_table,
+                "Key": {"PK": _s(f"GAME#{charge.game_id}"), "SK": _s("EARNINGS")},
+                "UpdateExpression": "ADD earned_millicents :share, platform_take_millicents :take, impressions :one "
+                "SET creator_id = :creator, tenant_id = :tenant",
+                "ExpressionAttributeValues": {
+                    ":share": _n(charge.developer_share_millicents),
+                    ":take": _n(charge.platform_take_millicents),
+                    ":one": _n(1),
+                    ":creator": _s(charge.creator_id),
+                    ":tenant": _s(charge.developer_tenant_id),
+                },
+            }
+        },
+        {
+            "Update": {
+                "TableName": settings.interactions_table,
+                "Key": {"PK": _s(session_key), "SK": _s("ADS")},
+                "UpdateExpression": "ADD ads_shown :one, #uses :one SET expires_at = :ttl",
+                "ExpressionAttributeNames": {"#uses": f"uses#{charge.creative_id}"},
+                "ExpressionAttributeValues": {":one": _n(1), ":ttl": _n(expires_at)},
+            }
+        },
+    ]
+    try:
+        aws.dynamodb_client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        reasons = cancellation_reasons(error)
+        if not reasons:
+            raise
+        if reasons[0] == "ConditionalCheckFailed":
+            raise ImpressionAlreadyRecorded(charge.impression_id) from error
+        if reasons[1] == "ConditionalCheckFailed":
+            raise ChargeRefused("ledger") from error
+        if reasons[2] == "ConditionalCheckFailed":
+            raise ChargeRefused("inactive") from error
+        if reasons[3] == "ConditionalCheckFailed":
+            raise ChargeRefused("balance") from error
+        raise
+
+
+def roll_spend_day(campaign_id: str, today: str) -> bool:
+    """Start today's daily counter if the ledger still counts an earlier day (the pacing job does this at
+    midnight; billing does it too so a late job never blocks spend). Returns whether it rolled."""
+    try:
+        aws.campaigns_table().update_item(
+            Key={"PK": f"CAMPAIGN#{campaign_id}", "SK": "LEDGER"},
+            UpdateExpression="SET spend_day = :today, day_spent_millicents = :zero",
+            ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(spend_day) OR spend_day < :today)",
+            ExpressionAttributeValues={":today": today, ":zero": 0},
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def get_impression(impression_id: str) -> dict | None:
+    return (
+        aws.dynamodb_resource()
+        .Table(get_settings().impressions_table)
+        .get_item(Key={"PK": f"IMP#{impression_id}", "SK": "IMP"})
+        .get("Item")
+    )

@@ -1,0 +1,89 @@
+"""One place maps validation and domain errors to the seed's {"detail": ...} body and status codes."""
+
+import json
+
+import pytest
+from aws_lambda_powertools.event_handler.api_gateway import Router
+from pydantic import BaseModel, Field
+
+from arbiter import errors
+from arbiter.devstack.events import http_api_event
+from arbiter.devstack.functions import LambdaContext
+from arbiter.http import lambda_handler_for
+
+router = Router()
+
+
+class _Body(BaseModel):
+    count: int = Field(ge=1, le=10)
+    kind: str = Field(pattern="^(a|b)$")
+
+
+@router.post("/probe")
+def probe(body: _Body) -> dict:
+    return {"ok": body.count}
+
+
+@router.get("/raise/<kind>")
+def raise_error(kind: str) -> dict:
+    error = {
+        "400": errors.BadRequestError,
+        "401": errors.AuthenticationError,
+        "403": errors.ForbiddenError,
+        "404": errors.NotFoundError,
+        "409": errors.ConflictError,
+        "422": errors.BusinessRuleError,
+    }.get(kind)
+    if error:
+        raise error(f"because {kind}")
+    if kind == "429":
+        raise errors.RateLimitedError("slow down", retry_after_seconds=7)
+    raise RuntimeError("secret internal detail")
+
+
+handler = lambda_handler_for(router)
+
+
+def _call(method: str, path: str, body=None) -> tuple[int, dict, dict]:
+    result = handler(http_api_event(method, path, body=body), LambdaContext())
+    return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
+
+
+@pytest.mark.parametrize("status", ["400", "401", "403", "404", "409", "422"])
+def test_domain_errors_map_to_their_status_with_detail(status):
+    code, body, _ = _call("GET", f"/raise/{status}")
+    assert code == int(status)
+    assert body == {"detail": f"because {status}"}
+
+
+def test_rate_limit_carries_retry_after():
+    code, body, headers = _call("GET", "/raise/429")
+    assert code == 429
+    assert body == {"detail": "slow down"}
+    assert headers["Retry-After"] == "7"
+
+
+def test_unexpected_errors_are_500_without_internals():
+    code, body, _ = _call("GET", "/raise/boom")
+    assert code == 500
+    assert body == {"detail": "Internal server error"}
+
+
+def test_missing_field_is_400_and_out_of_range_is_422_with_readable_detail():
+    code, body, _ = _call("POST", "/probe", {"kind": "a"})
+    assert code == 400
+    assert body["detail"].startswith("count:")
+    code, body, _ = _call("POST", "/probe", {"count": 11, "kind": "a"})
+    assert code == 422
+    assert body["detail"] == "count: Input should be less than or equal to 10"
+
+
+def test_wrong_type_is_400():
+    code, _, _ = _call("POST", "/probe", {"count": "many", "kind": "a"})
+    assert code == 400
+
+
+def test_unknown_route_is_404_with_detail():
+    code, body, _ = _call("GET", "/nowhere")
+    assert code == 404
+    assert "GET /nowhere" in body["detail"]
