@@ -10,14 +10,14 @@ SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
 
 
 @router.get("/openapi.json", tags=TAGS, summary="OpenAPI document", response_description="OpenAPI 3.1 document")
-def openapi_document() -> Response:
+def openapi_document() -> Response[str]:
     from arbiter.api.openapi import openapi_json  # deferred: the document lists this module's routes too
 
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=openapi_json())
 
 
 @router.get("/docs", tags=TAGS, summary="Swagger UI", response_description="HTML page")
-def swagger_ui() -> Response:
+def swagger_ui() -> Response[str]:
     from arbiter.api.openapi import openapi_json
 
     html = generate_swagger_html(

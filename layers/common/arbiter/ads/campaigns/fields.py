@@ -1,0 +1,51 @@
+"""Field types and validation helpers shared by the campaign aggregate's input models."""
+
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field, StringConstraints
+from pydantic_core import PydanticCustomError
+
+from arbiter import clock
+from arbiter.errors import BadRequestError
+
+LABEL_MAX = 64  # one category, tag or ad category
+DATE_TEXT_MAX = 40
+
+# A short, trimmed, non-empty label such as a game category or a content tag.
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
+
+
+def _normalize_iso(value: str) -> str:
+    try:
+        return clock.isoformat(clock.parse_iso(value))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-06-01T00:00:00Z") from None
+
+
+# An ISO 8601 date or date-time, stored and shown as UTC with a trailing Z ("2026-06-01T00:00:00Z").
+IsoDateTime = Annotated[str, Field(min_length=1, max_length=DATE_TEXT_MAX), AfterValidator(_normalize_iso)]
+
+
+def ensure_end_after_start(start_date: str | None, end_date: str | None) -> None:
+    """Raises ValueError when both dates are set and the end is not strictly after the start."""
+    if start_date and end_date and clock.parse_iso(end_date) <= clock.parse_iso(start_date):
+        raise ValueError("end_date must be after start_date")
+
+
+def missing_field(field: str, reason: str) -> PydanticCustomError:
+    """A field required only in some cases. Typed 'missing' so it answers 400, like any missing required field."""
+    return PydanticCustomError("missing", "{field} is required {reason}", {"field": field, "reason": reason})
+
+
+def looks_like_id(prefix: str, value: str) -> bool:
+    """Whether a path id could be one of ours (`camp_…`); anything else is simply not found, and never reaches
+    DynamoDB as an oversized or odd key."""
+    head, _, token = value.partition("_")
+    return head == prefix and 0 < len(token) <= 64 and token.isascii() and token.isalnum()
+
+
+def refuse_nulls(changes: dict[str, Any], clearable: frozenset[str]) -> None:
+    """A partial update may set only the optional fields to null (clearing them); nulls elsewhere are 400."""
+    not_nullable = sorted(name for name, value in changes.items() if value is None and name not in clearable)
+    if not_nullable:
+        raise BadRequestError(f"{', '.join(not_nullable)} cannot be null")

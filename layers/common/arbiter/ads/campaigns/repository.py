@@ -1,0 +1,438 @@
+"""Campaign aggregate storage (decisions D5).
+
+Items: PK=CAMPAIGN#<id> with SK=CAMPAIGN (configuration and every child, embedded as maps) and SK=LEDGER (money
+counters); both carry GSI1 keys for the tenant's newest-first listing, the campaign item carries GSI2 `SERVING`
+keys only while active. PK=CREATIVE#<crt_id> SK=CREATIVE points a creative id at its campaign.
+
+Every write is conditional on the caller's tenant_id. A false condition raises WriteRefused naming the item(s)
+whose condition failed; the logic turns that into the error the caller gets (it needs a fresh read to tell 403
+from 404 from a business rule).
+"""
+
+from enum import StrEnum
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from arbiter import aws
+from arbiter.ads.advertisers.repository import advertiser_key
+from arbiter.ads.campaigns.creative_models import CreativeDoc, CreativePointerItem
+from arbiter.ads.campaigns.models import CampaignItem, CampaignStatus, LedgerItem
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
+from arbiter.errors import ConflictError
+from arbiter.settings import get_settings
+
+CAMPAIGN_SK = "CAMPAIGN"
+LEDGER_SK = "LEDGER"
+CREATIVE_SK = "CREATIVE"
+SERVING = "SERVING"
+TENANT_INDEX = "GSI1"
+
+
+class ChildMap(StrEnum):
+    """The maps embedded in the campaign item, each keyed by child id."""
+
+    CREATIVES = "creatives"
+    GEO_TARGETS = "geo_targets"
+    BLOCKLIST = "blocklist"
+    AFFINITIES = "affinities"
+
+
+class WriteRefused(Exception):
+    """A conditional write was refused; `failed` names the items whose condition was false."""
+
+    def __init__(self, failed: frozenset[str]):
+        super().__init__(f"condition failed on: {', '.join(sorted(failed))}")
+        self.failed = failed
+
+
+def campaign_key(campaign_id: str) -> dict[str, str]:
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": CAMPAIGN_SK}
+
+
+def ledger_key(campaign_id: str) -> dict[str, str]:
+    return {"PK": f"CAMPAIGN#{campaign_id}", "SK": LEDGER_SK}
+
+
+def creative_pointer_key(creative_id: str) -> dict[str, str]:
+    return {"PK": f"CREATIVE#{creative_id}", "SK": CREATIVE_SK}
+
+
+def tenant_index_keys(tenant_id: str, created_at: str, campaign_id: str) -> dict[str, str]:
+    return {"GSI1PK": f"TENANT#{tenant_id}#CAMPAIGNS", "GSI1SK": f"{created_at}#{campaign_id}"}
+
+
+def _table_name() -> str:
+    return get_settings().campaigns_table
+
+
+def _transact(named_items: list[tuple[str, dict[str, Any]]]) -> None:
+    # The resource's client serializes plain Python values (str, int, Decimal, dict) like Table calls do.
+    try:
+        aws.dynamodb_resource().meta.client.transact_write_items(TransactItems=[item for _, item in named_items])
+    except ClientError as error:
+        reasons = cancellation_reasons(error)
+        failed = frozenset(
+            name for (name, _), code in zip(named_items, reasons, strict=False) if code == "ConditionalCheckFailed"
+        )
+        if failed:
+            raise WriteRefused(failed) from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError("The campaign is being changed by another request; retry") from error
+        raise
+
+
+def _update_campaign(campaign_id: str, **kwargs: Any) -> dict[str, Any]:
+    try:
+        return aws.campaigns_table().update_item(Key=campaign_key(campaign_id), **kwargs)
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise WriteRefused(frozenset({"campaign"})) from error
+        raise
+
+
+# ---- reads ---------------------------------------------------------------------------------------------------
+
+
+def get(campaign_id: str) -> tuple[CampaignItem, LedgerItem] | None:
+    """The campaign and its ledger: one Query on the partition returns both."""
+    items = page_all(
+        aws.campaigns_table().query,
+        KeyConditionExpression=Key("PK").eq(f"CAMPAIGN#{campaign_id}"),
+        ConsistentRead=True,
+    )
+    by_sort_key = {item["SK"]: item for item in items}
+    if CAMPAIGN_SK not in by_sort_key or LEDGER_SK not in by_sort_key:
+        return None
+    return CampaignItem.model_validate(by_sort_key[CAMPAIGN_SK]), LedgerItem.model_validate(by_sort_key[LEDGER_SK])
+
+
+def list_for_tenant(tenant_id: str) -> list[tuple[CampaignItem, LedgerItem]]:
+    """Newest first: one Query on GSI1, which holds both items of every campaign under the same sort key."""
+    items = page_all(
+        aws.campaigns_table().query,
+        IndexName=TENANT_INDEX,
+        KeyConditionExpression=Key("GSI1PK").eq(f"TENANT#{tenant_id}#CAMPAIGNS"),
+        ScanIndexForward=False,
+    )
+    campaigns: dict[str, dict[str, Any]] = {}
+    ledgers: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if item["SK"] == CAMPAIGN_SK:
+            campaigns[item["id"]] = item
+        elif item["SK"] == LEDGER_SK:
+            ledgers[item["campaign_id"]] = item
+    return [
+        (CampaignItem.model_validate(item), LedgerItem.model_validate(ledgers[campaign_id]))
+        for campaign_id, item in campaigns.items()  # dicts keep the index's order
+        if campaign_id in ledgers
+    ]
+
+
+def get_creative_pointer(creative_id: str) -> CreativePointerItem | None:
+    item = aws.campaigns_table().get_item(Key=creative_pointer_key(creative_id)).get("Item")
+    return CreativePointerItem.model_validate(item) if item else None
+
+
+# ---- campaign writes -----------------------------------------------------------------------------------------
+
+
+def create(campaign: CampaignItem, ledger: LedgerItem) -> None:
+    index = tenant_index_keys(campaign.tenant_id, campaign.created_at, campaign.id)
+    _transact(
+        [
+            (
+                "campaign",
+                {
+                    "Put": {
+                        "TableName": _table_name(),
+                        "Item": {**campaign_key(campaign.id), **index, **campaign.model_dump(exclude_none=True)},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+            (
+                "ledger",
+                {
+                    "Put": {
+                        "TableName": _table_name(),
+                        "Item": {**ledger_key(campaign.id), **index, **ledger.model_dump(exclude_none=True)},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+        ]
+    )
+
+
+def update_config(
+    campaign_id: str,
+    tenant_id: str,
+    *,
+    expected_version: int,
+    set_fields: dict[str, Any],
+    remove_fields: list[str],
+    now: str,
+) -> None:
+    """Sets/removes configuration fields. A new budget_millicents is also copied to the ledger, in the same
+    transaction, on condition that it still covers the spend (refusal names "ledger")."""
+    names = {"#version": "version", "#updated_at": "updated_at"}
+    values: dict[str, Any] = {":tenant": tenant_id, ":version": expected_version, ":one": 1, ":now": now}
+    assignments = ["#version = #version + :one", "#updated_at = :now"]
+    for index, (name, value) in enumerate(set_fields.items()):
+        names[f"#s{index}"] = name
+        values[f":s{index}"] = value
+        assignments.append(f"#s{index} = :s{index}")
+    removals = []
+    for index, name in enumerate(remove_fields):
+        names[f"#r{index}"] = name
+        removals.append(f"#r{index}")
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    campaign_update = {
+        "Key": campaign_key(campaign_id),
+        "UpdateExpression": expression,
+        "ConditionExpression": "tenant_id = :tenant AND #version = :version",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+    new_budget = set_fields.get("budget_millicents")
+    if new_budget is None:
+        _update_campaign(campaign_id, **{k: v for k, v in campaign_update.items() if k != "Key"})
+        return
+    _transact(
+        [
+            ("campaign", {"Update": {"TableName": _table_name(), **campaign_update}}),
+            (
+                "ledger",
+                {
+                    "Update": {
+                        "TableName": _table_name(),
+                        "Key": ledger_key(campaign_id),
+                        "UpdateExpression": "SET budget_millicents = :budget",
+                        "ConditionExpression": "tenant_id = :tenant AND spent_millicents <= :budget",
+                        "ExpressionAttributeValues": {":budget": new_budget, ":tenant": tenant_id},
+                    }
+                },
+            ),
+        ]
+    )
+
+
+def activate(campaign_id: str, tenant_id: str, now: str) -> None:
+    """Active and in the serving index, if: not active yet, ≥1 creative, budget left, advertiser balance > 0.
+    Refusal names "campaign", "ledger" and/or "advertiser"."""
+    table = _table_name()
+    _transact(
+        [
+            (
+                "campaign",
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": campaign_key(campaign_id),
+                        "UpdateExpression": "SET #status = :active, GSI2PK = :serving, GSI2SK = :id, updated_at = :now",
+                        "ConditionExpression": "tenant_id = :tenant AND #status <> :active AND size(creatives) > :zero",
+                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ExpressionAttributeValues": {
+                            ":active": CampaignStatus.ACTIVE.value,
+                            ":serving": SERVING,
+                            ":id": campaign_id,
+                            ":now": now,
+                            ":tenant": tenant_id,
+                            ":zero": 0,
+                        },
+                    }
+                },
+            ),
+            (
+                "ledger",
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": ledger_key(campaign_id),
+                        "ConditionExpression": "spent_millicents < budget_millicents",
+                    }
+                },
+            ),
+            (
+                "advertiser",
+                {
+                    "ConditionCheck": {
+                        "TableName": table,
+                        "Key": advertiser_key(tenant_id),
+                        "ConditionExpression": "balance_millicents > :zero",
+                        "ExpressionAttributeValues": {":zero": 0},
+                    }
+                },
+            ),
+        ]
+    )
+
+
+def pause(campaign_id: str, tenant_id: str, now: str) -> None:
+    """Paused and out of the serving index, if active."""
+    _update_campaign(
+        campaign_id,
+        UpdateExpression="SET #status = :paused, updated_at = :now REMOVE GSI2PK, GSI2SK",
+        ConditionExpression="tenant_id = :tenant AND #status = :active",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={
+            ":paused": CampaignStatus.PAUSED.value,
+            ":active": CampaignStatus.ACTIVE.value,
+            ":now": now,
+            ":tenant": tenant_id,
+        },
+    )
+
+
+# ---- embedded children ---------------------------------------------------------------------------------------
+
+
+def put_child(
+    campaign_id: str, tenant_id: str, child_map: ChildMap, doc: dict[str, Any], *, max_children: int | None = None
+) -> None:
+    """Adds one child; with max_children, only while the map holds fewer (a size() condition, so no race)."""
+    condition = "tenant_id = :tenant AND attribute_not_exists(#map.#child)"
+    values: dict[str, Any] = {":tenant": tenant_id, ":doc": doc}
+    if max_children is not None:
+        condition += " AND size(#map) < :max"
+        values[":max"] = max_children
+    _update_campaign(
+        campaign_id,
+        UpdateExpression="SET #map.#child = :doc",
+        ConditionExpression=condition,
+        ExpressionAttributeNames={"#map": child_map.value, "#child": doc["id"]},
+        ExpressionAttributeValues=values,
+    )
+
+
+def remove_child(campaign_id: str, tenant_id: str, child_map: ChildMap, child_id: str) -> None:
+    _update_campaign(
+        campaign_id,
+        UpdateExpression="REMOVE #map.#child",
+        ConditionExpression="tenant_id = :tenant AND attribute_exists(#map.#child)",
+        ExpressionAttributeNames={"#map": child_map.value, "#child": child_id},
+        ExpressionAttributeValues={":tenant": tenant_id},
+    )
+
+
+def replace_children(campaign_id: str, tenant_id: str, child_map: ChildMap, docs: dict[str, dict[str, Any]]) -> None:
+    """One SET of the whole map: the old children go and the new ones appear together, or nothing changes."""
+    _update_campaign(
+        campaign_id,
+        UpdateExpression="SET #map = :docs",
+        ConditionExpression="tenant_id = :tenant",
+        ExpressionAttributeNames={"#map": child_map.value},
+        ExpressionAttributeValues={":tenant": tenant_id, ":docs": docs},
+    )
+
+
+# ---- creatives (embedded child + pointer item, written together) ----------------------------------------------
+
+
+def add_creative(campaign_id: str, tenant_id: str, doc: CreativeDoc, pointer: CreativePointerItem) -> None:
+    table = _table_name()
+    _transact(
+        [
+            (
+                "campaign",
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": campaign_key(campaign_id),
+                        "UpdateExpression": "SET #map.#child = :doc",
+                        "ConditionExpression": "tenant_id = :tenant AND attribute_not_exists(#map.#child)",
+                        "ExpressionAttributeNames": {"#map": ChildMap.CREATIVES.value, "#child": doc.id},
+                        "ExpressionAttributeValues": {":tenant": tenant_id, ":doc": doc.model_dump(exclude_none=True)},
+                    }
+                },
+            ),
+            (
+                "pointer",
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {**creative_pointer_key(doc.id), **pointer.model_dump()},
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ),
+        ]
+    )
+
+
+def update_creative(
+    campaign_id: str,
+    tenant_id: str,
+    creative_id: str,
+    *,
+    set_fields: dict[str, Any],
+    remove_fields: list[str],
+    now: str,
+) -> CreativeDoc:
+    names = {"#map": ChildMap.CREATIVES.value, "#child": creative_id, "#updated_at": "updated_at"}
+    values: dict[str, Any] = {":tenant": tenant_id, ":now": now}
+    assignments = ["#map.#child.#updated_at = :now"]
+    for index, (name, value) in enumerate(set_fields.items()):
+        names[f"#s{index}"] = name
+        values[f":s{index}"] = value
+        assignments.append(f"#map.#child.#s{index} = :s{index}")
+    removals = []
+    for index, name in enumerate(remove_fields):
+        names[f"#r{index}"] = name
+        removals.append(f"#map.#child.#r{index}")
+    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    attributes = _update_campaign(
+        campaign_id,
+        UpdateExpression=expression,
+        ConditionExpression="tenant_id = :tenant AND attribute_exists(#map.#child)",
+        ExpressionAttributeNames=names,
+        ExpressionAttributeValues=values,
+        ReturnValues="ALL_NEW",
+    )["Attributes"]
+    return CreativeDoc.model_validate(attributes[ChildMap.CREATIVES.value][creative_id])
+
+
+def delete_creative(campaign_id: str, tenant_id: str, creative_id: str) -> None:
+    """Removes the creative and its pointer together. The condition keeps an active campaign's last creative:
+    a concurrent delete of the other one cannot slip between a read and this write."""
+    table = _table_name()
+    _transact(
+        [
+            (
+                "campaign",
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": campaign_key(campaign_id),
+                        "UpdateExpression": "REMOVE #map.#child",
+                        "ConditionExpression": (
+                            "tenant_id = :tenant AND attribute_exists(#map.#child) "
+                            "AND (#status <> :active OR size(#map) > :one)"
+                        ),
+                        "ExpressionAttributeNames": {
+                            "#map": ChildMap.CREATIVES.value,
+                            "#child": creative_id,
+                            "#status": "status",
+                        },
+                        "ExpressionAttributeValues": {
+                            ":tenant": tenant_id,
+                            ":active": CampaignStatus.ACTIVE.value,
+                            ":one": 1,
+                        },
+                    }
+                },
+            ),
+            (
+                "pointer",
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": creative_pointer_key(creative_id),
+                        "ConditionExpression": "attribute_exists(PK)",
+                    }
+                },
+            ),
+        ]
+    )

@@ -1,0 +1,1 @@
+"""Developer placements: which games take ads, which creative types, revenue share and blocklists (seed 001)."""

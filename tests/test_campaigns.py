@@ -1,0 +1,318 @@
+"""Campaigns: create, list, get, update, activate, pause (seed 001, Campaigns; decisions D5)."""
+
+from boto3.dynamodb.conditions import Key
+
+from arbiter import aws
+from tests.ads_fixtures import (
+    SUMMER_LAUNCH,
+    add_creative,
+    campaign_item,
+    create_campaign,
+    funded_campaign,
+    ledger_item,
+    register_advertiser,
+    set_ledger,
+    ticking_clock,
+)
+
+CAMPAIGNS = "/api/ads/campaigns"
+
+
+def test_create_returns_201_with_the_seed_campaign(api, tenant_key):
+    # Given a registered advertiser
+    advertiser = register_advertiser(api, tenant_key)
+    # When it creates the seed's campaign
+    response = api.post(CAMPAIGNS, key=tenant_key, json=SUMMER_LAUNCH)
+    # Then the seed's campaign object comes back as a draft with nothing spent
+    assert response.status == 201, response.body
+    body = response.json()
+    assert body["id"].startswith("camp_")
+    assert body["status"] == "draft"
+    assert body["spent_cents"] == 0
+    assert body["advertiser_id"] == advertiser["id"]
+    assert body["created_at"].endswith("Z")
+    for field, value in SUMMER_LAUNCH.items():
+        assert body[field] == value, field
+
+
+def test_create_writes_campaign_and_ledger_items(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    meta, ledger = campaign_item(campaign["id"]), ledger_item(campaign["id"])
+    # Money is stored as integer millicents; the ledger carries a copy of the budget.
+    assert meta["budget_millicents"] == 500_000_000
+    assert meta["daily_cap_millicents"] == 25_000_000
+    assert ledger["budget_millicents"] == 500_000_000
+    assert ledger["spent_millicents"] == 0
+    assert ledger["day_spent_millicents"] == 0
+    assert ledger["spend_day"] == campaign["created_at"][:10]
+    # Both sit under the tenant's listing keys; a draft is not in the serving index.
+    assert meta["GSI1PK"] == ledger["GSI1PK"] == "TENANT#tenant-a#CAMPAIGNS"
+    assert meta["GSI1SK"] == ledger["GSI1SK"] == f"{campaign['created_at']}#{campaign['id']}"
+    assert "GSI2PK" not in meta
+    assert meta["creatives"] == meta["geo_targets"] == meta["blocklist"] == meta["affinities"] == {}
+
+
+def test_create_applies_defaults_and_normalizes_dates(api, tenant_key):
+    register_advertiser(api, tenant_key)
+    minimal = api.post(
+        CAMPAIGNS,
+        key=tenant_key,
+        json={"name": "Minimal", "budget_cents": 1000, "cpm_bid_cents": 100, "ad_category": "finance"},
+    )
+    assert minimal.status == 201, minimal.body
+    body = minimal.json()
+    assert body["priority"] == 5
+    assert body["daily_cap_cents"] is None
+    assert body["start_date"] is None and body["end_date"] is None
+    assert body["target_categories"] == [] and body["target_tags"] == []
+    assert body["ad_category"] == "finance"
+    # Dates are stored and shown in UTC with a trailing Z
+    dated = create_campaign(api, tenant_key, start_date="2026-06-01T02:00:00+02:00", end_date="2026-07-01")
+    assert dated["start_date"] == "2026-06-01T00:00:00Z"
+    assert dated["end_date"] == "2026-07-01T00:00:00Z"
+
+
+def test_create_requires_advertiser_registration(api, tenant_key):
+    response = api.post(CAMPAIGNS, key=tenant_key, json=SUMMER_LAUNCH)
+    assert response.status == 404
+    assert "register" in response.json()["detail"]
+
+
+def test_missing_auth_is_401(api, dynamodb):
+    assert api.post(CAMPAIGNS, json=SUMMER_LAUNCH).status == 401
+    assert api.get(CAMPAIGNS).status == 401
+    assert api.get(f"{CAMPAIGNS}/camp_abc").status == 401
+    assert api.post(f"{CAMPAIGNS}/camp_abc/activate").status == 401
+
+
+def test_invalid_campaign_input_is_refused_and_nothing_is_written(api, tenant_key):
+    register_advertiser(api, tenant_key)
+    out_of_range = [
+        {"cpm_bid_cents": 99},
+        {"cpm_bid_cents": 10001},
+        {"priority": 11},
+        {"priority": -1},
+        {"budget_cents": 0},
+        {"daily_cap_cents": 0},
+        {"end_date": "2026-05-31T00:00:00Z"},  # before start_date
+        {"end_date": SUMMER_LAUNCH["start_date"]},  # not after it either
+        {"start_date": "next tuesday"},
+        {"target_tags": ["x"] * 51},
+        {"target_categories": ["x" * 65]},
+        {"name": ""},
+    ]
+    for override in out_of_range:
+        response = api.post(CAMPAIGNS, key=tenant_key, json={**SUMMER_LAUNCH, **override})
+        assert response.status == 422, (override, response.body)
+        assert response.json()["detail"]
+    malformed = [
+        {k: v for k, v in SUMMER_LAUNCH.items() if k != "name"},
+        {**SUMMER_LAUNCH, "budget_cents": "500000"},
+        {**SUMMER_LAUNCH, "cpm_bid_cents": 250.5},
+    ]
+    for body in malformed:
+        response = api.post(CAMPAIGNS, key=tenant_key, json=body)
+        assert response.status == 400, (body, response.body)
+    assert api.get(CAMPAIGNS, key=tenant_key).json() == []
+    reversed_dates = api.post(CAMPAIGNS, key=tenant_key, json={**SUMMER_LAUNCH, "end_date": "2026-01-01T00:00:00Z"})
+    assert "end_date must be after start_date" in reversed_dates.json()["detail"]
+
+
+def test_list_is_newest_first_and_per_tenant(api, tenant_key, other_tenant_key):
+    # Given two tenants with campaigns created one second apart
+    register_advertiser(api, tenant_key)
+    register_advertiser(api, other_tenant_key)
+    with ticking_clock():
+        first = create_campaign(api, tenant_key, name="First")
+        foreign = create_campaign(api, other_tenant_key, name="Theirs")
+        second = create_campaign(api, tenant_key, name="Second")
+    # When tenant A lists its campaigns
+    response = api.get(CAMPAIGNS, key=tenant_key)
+    # Then it sees only its own, newest first, each as a full campaign object
+    assert response.status == 200
+    listed = response.json()
+    assert [c["id"] for c in listed] == [second["id"], first["id"]]
+    assert listed[0] == second
+    assert foreign["id"] not in {c["id"] for c in listed}
+
+
+def test_get_returns_spend_from_the_ledger(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    set_ledger(campaign["id"], spent_millicents=38_075_250)
+    response = api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key)
+    assert response.status == 200
+    body = response.json()
+    assert body["spent_cents"] == 38075.25
+    assert {k: v for k, v in body.items() if k != "spent_cents"} == {
+        k: v for k, v in campaign.items() if k != "spent_cents"
+    }
+
+
+def test_unknown_campaign_is_404_and_foreign_is_403(api, tenant_key, other_tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    register_advertiser(api, other_tenant_key)
+    for path in (f"{CAMPAIGNS}/camp_doesnotexist", f"{CAMPAIGNS}/not-an-id", f"{CAMPAIGNS}/camp_{'x' * 2000}"):
+        assert api.get(path, key=tenant_key).status == 404, path
+    unknown = f"{CAMPAIGNS}/camp_doesnotexist"
+    assert api.patch(unknown, key=tenant_key, json={"name": "x"}).status == 404
+    assert api.post(f"{unknown}/activate", key=tenant_key).status == 404
+    assert api.post(f"{unknown}/pause", key=tenant_key).status == 404
+    foreign = api.get(f"{CAMPAIGNS}/{campaign['id']}", key=other_tenant_key)
+    assert foreign.status == 403
+    assert foreign.json()["detail"]
+
+
+def test_patch_updates_only_the_given_fields(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    # The seed's example: raise the budget and the bid
+    response = api.patch(
+        f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key, json={"budget_cents": 750000, "cpm_bid_cents": 300}
+    )
+    assert response.status == 200, response.body
+    body = response.json()
+    assert body["budget_cents"] == 750000
+    assert body["cpm_bid_cents"] == 300
+    unchanged = {k for k in campaign if k not in ("budget_cents", "cpm_bid_cents")}
+    assert {k: body[k] for k in unchanged} == {k: campaign[k] for k in unchanged}
+    # The ledger's copy of the budget moved with it
+    assert ledger_item(campaign["id"])["budget_millicents"] == 750_000_000
+    assert api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key).json() == body
+
+
+def test_patch_other_fields_and_clearing_optional_ones(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    changes = {
+        "name": "Renamed",
+        "priority": 0,
+        "target_categories": ["strategy"],
+        "target_tags": [],
+        "daily_cap_cents": None,
+        "end_date": None,
+        "ad_category": "defense",
+    }
+    response = api.patch(path, key=tenant_key, json=changes)
+    assert response.status == 200, response.body
+    body = response.json()
+    for field, value in changes.items():
+        assert body[field] == value, field
+    assert body["start_date"] == SUMMER_LAUNCH["start_date"]
+    assert "daily_cap_millicents" not in campaign_item(campaign["id"])
+
+
+def test_patch_validates_dates_against_stored_values(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    # A new end_date before the stored start_date is refused, and so is a start_date after the stored end
+    assert api.patch(path, key=tenant_key, json={"end_date": "2026-05-01T00:00:00Z"}).status == 422
+    assert api.patch(path, key=tenant_key, json={"start_date": "2026-09-01T00:00:00Z"}).status == 422
+    # Moving both together is fine
+    moved = api.patch(
+        path, key=tenant_key, json={"start_date": "2026-09-01T00:00:00Z", "end_date": "2026-10-01T00:00:00Z"}
+    )
+    assert moved.status == 200, moved.body
+    assert moved.json()["end_date"] == "2026-10-01T00:00:00Z"
+
+
+def test_patch_refuses_bad_values(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    assert api.patch(path, key=tenant_key, json={"cpm_bid_cents": 50}).status == 422
+    assert api.patch(path, key=tenant_key, json={"priority": 42}).status == 422
+    null_name = api.patch(path, key=tenant_key, json={"name": None, "budget_cents": None})
+    assert null_name.status == 400
+    assert null_name.json()["detail"] == "budget_cents, name cannot be null"
+    assert api.get(path, key=tenant_key).json() == campaign
+
+
+def test_budget_below_spend_is_422_with_the_seed_message_and_changes_nothing(api, tenant_key):
+    # Given a campaign that has spent $380.75
+    campaign = funded_campaign(api, tenant_key)
+    set_ledger(campaign["id"], spent_millicents=38_075_000)
+    # When the budget is lowered below that, together with another field
+    response = api.patch(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key, json={"budget_cents": 38000, "priority": 1})
+    # Then the seed's error comes back and neither the campaign nor the ledger changed
+    assert response.status == 422
+    assert response.json() == {"detail": "Campaign budget_cents cannot be less than current spent_cents (38075)"}
+    after = api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key).json()
+    assert after["budget_cents"] == 500000 and after["priority"] == 7
+    assert ledger_item(campaign["id"])["budget_millicents"] == 500_000_000
+    # A budget equal to the spend is allowed
+    equal = api.patch(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key, json={"budget_cents": 38075})
+    assert equal.status == 200
+    assert ledger_item(campaign["id"])["budget_millicents"] == 38_075_000
+
+
+def test_foreign_tenant_cannot_change_a_campaign(api, tenant_key, other_tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    register_advertiser(api, other_tenant_key)
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    assert api.patch(path, key=other_tenant_key, json={"name": "Hijacked"}).status == 403
+    assert api.post(f"{path}/activate", key=other_tenant_key).status == 403
+    assert api.get(path, key=tenant_key).json() == campaign
+    api.post(f"{path}/activate", key=tenant_key)
+    assert api.post(f"{path}/pause", key=other_tenant_key).status == 403
+    assert api.get(path, key=tenant_key).json()["status"] == "active"
+
+
+def test_activate_requires_a_creative(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    response = api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key)
+    assert response.status == 422
+    assert "creative" in response.json()["detail"]
+    assert api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key).json()["status"] == "draft"
+
+
+def test_activate_requires_a_positive_advertiser_balance(api, tenant_key):
+    register_advertiser(api, tenant_key, deposit_cents=0)
+    campaign = create_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    response = api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key)
+    assert response.status == 422
+    assert "balance" in response.json()["detail"]
+    assert "GSI2PK" not in campaign_item(campaign["id"])
+
+
+def test_activate_refuses_a_fully_spent_budget(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    set_ledger(campaign["id"], spent_millicents=500_000_000)
+    response = api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key)
+    assert response.status == 422
+    assert "budget" in response.json()["detail"]
+
+
+def test_activate_pause_lifecycle_maintains_the_serving_index(api, tenant_key):
+    # Given a funded draft with a creative
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    # A draft cannot be paused
+    draft_pause = api.post(f"{path}/pause", key=tenant_key)
+    assert draft_pause.status == 409
+    assert "draft" in draft_pause.json()["detail"]
+    # When activated, it is active and listed in the serving index
+    activated = api.post(f"{path}/activate", key=tenant_key)
+    assert activated.status == 200, activated.body
+    assert activated.json()["status"] == "active"
+    assert activated.json()["id"] == campaign["id"]
+    item = campaign_item(campaign["id"])
+    assert (item["GSI2PK"], item["GSI2SK"]) == ("SERVING", campaign["id"])
+    serving = aws.campaigns_table().query(IndexName="GSI2", KeyConditionExpression=Key("GSI2PK").eq("SERVING"))
+    assert [i["id"] for i in serving["Items"]] == [campaign["id"]]
+    # Updating an active campaign keeps it serving
+    assert api.patch(path, key=tenant_key, json={"cpm_bid_cents": 400}).json()["status"] == "active"
+    assert campaign_item(campaign["id"])["GSI2PK"] == "SERVING"
+    # Activating twice conflicts
+    again = api.post(f"{path}/activate", key=tenant_key)
+    assert again.status == 409
+    assert "already active" in again.json()["detail"]
+    # Pausing takes it out of the index; pausing again conflicts
+    paused = api.post(f"{path}/pause", key=tenant_key)
+    assert paused.status == 200
+    assert paused.json()["status"] == "paused"
+    assert "GSI2PK" not in campaign_item(campaign["id"])
+    assert api.post(f"{path}/pause", key=tenant_key).status == 409
+    # A paused campaign can be reactivated
+    assert api.post(f"{path}/activate", key=tenant_key).json()["status"] == "active"
