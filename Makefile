@@ -1,7 +1,8 @@
 # Two commands do all set-up on a fresh machine: `make serve` (local stack) and `make test` (the suite).
 SHELL := /bin/bash
 # Lambda runs python3.13; use it locally when the machine has it (pyenv keeps one off PATH).
-PYTHON ?= $(shell command -v python3.13 2>/dev/null || ls $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null | head -n1 || command -v python3)
+# The first candidate that really runs wins: a pyenv shim on PATH exists but fails when 3.13 is not selected.
+PYTHON ?= $(shell for p in "$$(command -v python3.13)" $$(ls -d $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13 2>/dev/null) "$$(command -v python3)"; do [ -n "$$p" ] && "$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 SAM_VENV := .venv-sam
@@ -33,20 +34,29 @@ test: lint unit
 openapi: venv
 	$(BIN)/arbiter openapi > docs/openapi.json
 
+events: venv
+	$(BIN)/python scripts/generate_events.py
+
 # SAM CLI pins its own boto3/pydantic/click, so it lives in a venv of its own.
+SAM_CLI_VERSION := 1.170.0
+# sam build finds the Lambda runtime's python3.13 on PATH; no telemetry, no prompts (CI has no stdin).
+SAM := PATH="$(dir $(PYTHON)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam
+
 $(SAM_VENV)/.installed:
 	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
 	$(SAM_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli
+	$(SAM_VENV)/bin/python -m pip install -q aws-sam-cli==$(SAM_CLI_VERSION)
 	touch $@
 
+# The real template (arm64): lint it and build it.
 sam-build: $(SAM_VENV)/.installed
-	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam validate --lint --region us-east-1
-	PATH="$(dir $(PYTHON)):$$PATH" $(SAM_VENV)/bin/sam build
+	$(SAM) validate --lint --region us-east-1
+	$(SAM) build --cached --parallel
 
-# Proves the built artifacts are deployable: each handler imports with only its build folder + the layer.
+# Proves the built artifacts are deployable: each handler, built for this host's architecture, imports with only
+# its build folder + the layer + the runtime's boto3 and answers its events/ sample (scripts/check_built_handlers.py).
 deploy-check: sam-build venv
-	$(BIN)/python scripts/check_built_handlers.py --python $(PYTHON)
+	$(BIN)/python scripts/check_built_handlers.py --python $(PYTHON) --sam $(SAM_VENV)/bin/sam
 
 bench: venv
 	$(BIN)/python -m benchmarks.run_all

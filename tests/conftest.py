@@ -14,6 +14,7 @@ os.environ.update(
         "POWERTOOLS_SERVICE_NAME": "arbiter-test",
         "POWERTOOLS_METRICS_NAMESPACE": "ArbiterTest",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "IMPRESSION_TOKEN_SECRET": "test-impression-token-secret-0123456789",
     }
 )
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)

@@ -9,7 +9,17 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 def all_routers() -> list[Router]:
     from arbiter.api import docs, health
-    from arbiter.api.ads import advertisers, affinities, campaigns, creatives, placements, targeting
+    from arbiter.api.ads import (
+        advertisers,
+        affinities,
+        campaigns,
+        creatives,
+        impressions,
+        match,
+        placements,
+        simulator,
+        targeting,
+    )
 
     return [
         health.router,
@@ -20,4 +30,7 @@ def all_routers() -> list[Router]:
         creatives.router,
         affinities.router,
         placements.router,
+        match.router,
+        impressions.router,
+        simulator.router,
     ]

@@ -13,6 +13,7 @@ and the template's scheduled functions on a faster local clock. All state is in 
 import json
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -352,6 +353,8 @@ class LocalStack:
             env.set_default(name, value)
         env.set_default("POWERTOOLS_TRACE_DISABLED", "1")  # no X-Ray daemon locally
         env.set_default("POWERTOOLS_LOG_LEVEL", "WARNING")
+        # In AWS the template passes a secret parameter; locally a fresh random one per start is enough.
+        env.set_default("IMPRESSION_TOKEN_SECRET", secrets.token_urlsafe(32))
         warnings.filterwarnings("ignore", message="No application metrics to publish")
         aws.reset_clients()
 

@@ -54,3 +54,25 @@ class ImpressionCharge(BaseModel, frozen=True):
         if self.developer_share_millicents + self.platform_take_millicents != self.charged_millicents:
             raise ValueError("developer share and platform take must sum to the charge")
         return self
+
+
+class BillingCampaignView(BaseModel):
+    """The fields of a campaign item (CAMPAIGN#<id>/CAMPAIGN) that billing prices with. `status` is a plain string
+    so a status this code does not know (e.g. "exhausted") still reads."""
+
+    tenant_id: str
+    id: str
+    advertiser_id: str
+    status: str
+    cpm_bid_cents: int
+    daily_cap_millicents: int | None = None
+    creative_ids: frozenset[str]
+
+
+class BillingLedgerView(BaseModel):
+    """The money counters of a campaign's LEDGER item, as read before charging."""
+
+    budget_millicents: int
+    spent_millicents: int = 0
+    spend_day: str
+    day_spent_millicents: int = 0

@@ -4,8 +4,9 @@ together, or nothing is written.
 Items written in one TransactWriteItems:
 1. impressions table  PK=IMP#<impression_id>: the impression (condition: not recorded before -> exactly once;
    impression ids are derived from the token's jti or the Idempotency-Key, so a replay collides here).
-2. campaigns table    CAMPAIGN#<id>/LEDGER: spent += charge and day_spent += charge, under conditions that keep
-   spent <= budget and day_spent <= daily cap (the budget the caller priced with must still be the budget).
+2. campaigns table    CAMPAIGN#<id>/LEDGER: spent += charge, day_spent += charge and the creative's impression
+   counter += 1, under conditions that keep spent <= budget and day_spent <= daily cap (the budget the caller
+   priced with must still be the budget).
 3. campaigns table    CAMPAIGN#<id>/CAMPAIGN: condition only - the campaign is still active.
 4. campaigns table    TENANT#<advertiser>/ADVERTISER: balance -= charge, condition balance >= charge.
 5. campaigns table    GAME#<game_id>/EARNINGS: developer share and impression count.
@@ -14,11 +15,12 @@ Items written in one TransactWriteItems:
 
 from datetime import timedelta
 
+from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
-from arbiter.ads.billing.models import ImpressionCharge
-from arbiter.dynamo import cancellation_reasons
+from arbiter.ads.billing.models import BillingCampaignView, BillingLedgerView, ImpressionCharge
+from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.settings import get_settings
 
 SESSION_TTL = timedelta(days=2)
@@ -26,6 +28,10 @@ SESSION_TTL = timedelta(days=2)
 
 class ImpressionAlreadyRecorded(Exception):
     """The impression id exists: this is a replay."""
+
+
+class TransactionContended(Exception):
+    """Another transaction was writing the same items at the same moment; retrying is safe."""
 
 
 class ChargeRefused(Exception):
@@ -82,21 +88,24 @@ def _ledger_update(charge: ImpressionCharge) -> dict:
         ":spent_limit": _n(charge.budget_millicents - charge.charged_millicents),
         ":today": _s(charge.day),
     }
+    names["#day_spent"] = "day_spent_millicents"
     condition = "#budget = :budget AND #spent <= :spent_limit AND #day = :today"
     if charge.daily_cap_millicents is not None:
-        names["#day_spent"] = "day_spent_millicents"
         values[":day_limit"] = _n(charge.daily_cap_millicents - charge.charged_millicents)
         condition += " AND #day_spent <= :day_limit"
-    else:
-        names["#day_spent"] = "day_spent_millicents"
+    # ADD only works on top-level attributes, so the per-creative counter (read by the creatives API) is a SET
+    # with if_not_exists; the map itself is created (empty) with the ledger.
+    names.update({"#per_creative": "creative_impressions", "#creative": charge.creative_id})
+    counter = "#per_creative.#creative"
     return {
         "Update": {
             "TableName": settings.campaigns_table,
             "Key": {"PK": _s(f"CAMPAIGN#{charge.campaign_id}"), "SK": _s("LEDGER")},
-            "UpdateExpression": "ADD #spent :charge, #day_spent :charge, impressions :one",
+            "UpdateExpression": f"ADD #spent :charge, #day_spent :charge, impressions :one "
+            f"SET {counter} = if_not_exists({counter}, :zero) + :one",
             "ConditionExpression": condition,
             "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": {**values, ":one": _n(1)},
+            "ExpressionAttributeValues": {**values, ":one": _n(1), ":zero": _n(0)},
         }
     }
 
@@ -169,12 +178,15 @@ def record(charge: ImpressionCharge) -> None:
             raise
         if reasons[0] == "ConditionalCheckFailed":
             raise ImpressionAlreadyRecorded(charge.impression_id) from error
-        if reasons[1] == "ConditionalCheckFailed":
-            raise ChargeRefused("ledger") from error
+        # An inactive campaign is the most basic refusal: report it before its ledger limits.
         if reasons[2] == "ConditionalCheckFailed":
             raise ChargeRefused("inactive") from error
+        if reasons[1] == "ConditionalCheckFailed":
+            raise ChargeRefused("ledger") from error
         if reasons[3] == "ConditionalCheckFailed":
             raise ChargeRefused("balance") from error
+        if "TransactionConflict" in reasons:
+            raise TransactionContended(charge.impression_id) from error
         raise
 
 
@@ -193,6 +205,47 @@ def roll_spend_day(campaign_id: str, today: str) -> bool:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+
+
+def mark_exhausted(campaign_id: str, now: str) -> bool:
+    """Status "exhausted" and out of the GSI2 serving index, so /match stops serving it; only while it is still
+    active (a pause or a concurrent exhaustion wins). Returns whether this call changed it."""
+    try:
+        aws.campaigns_table().update_item(
+            Key={"PK": f"CAMPAIGN#{campaign_id}", "SK": "CAMPAIGN"},
+            UpdateExpression="SET #status = :exhausted, updated_at = :now REMOVE GSI2PK, GSI2SK",
+            ConditionExpression="#status = :active",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":exhausted": "exhausted", ":active": "active", ":now": now},
+        )
+        return True
+    except ClientError as error:
+        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            return False
+        raise
+
+
+def get_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerView] | None:
+    """The campaign and its ledger from one strongly consistent Query on the campaign's partition."""
+    items = page_all(
+        aws.campaigns_table().query,
+        KeyConditionExpression=Key("PK").eq(f"CAMPAIGN#{campaign_id}"),
+        ConsistentRead=True,
+    )
+    by_sort_key = {item["SK"]: item for item in items}
+    campaign, ledger = by_sort_key.get("CAMPAIGN"), by_sort_key.get("LEDGER")
+    if campaign is None or ledger is None:
+        return None
+    view = BillingCampaignView(
+        tenant_id=campaign["tenant_id"],
+        id=campaign["id"],
+        advertiser_id=campaign["advertiser_id"],
+        status=campaign["status"],
+        cpm_bid_cents=int(campaign["cpm_bid_cents"]),
+        daily_cap_millicents=campaign.get("daily_cap_millicents"),
+        creative_ids=frozenset(campaign.get("creatives", {})),
+    )
+    return view, BillingLedgerView.model_validate(ledger)
 
 
 def get_impression(impression_id: str) -> dict | None:

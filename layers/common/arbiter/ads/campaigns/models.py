@@ -26,6 +26,7 @@ class CampaignStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     PAUSED = "paused"
+    EXHAUSTED = "exhausted"  # billing stopped it: budget spent or advertiser balance too low; re-activatable
 
 
 class CreateCampaignInput(BaseModel):

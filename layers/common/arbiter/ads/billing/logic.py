@@ -1,0 +1,205 @@
+"""Recording an impression: validate the request against the caller's placement, the campaign and the
+impression token, price it, and charge it exactly once (billing.repository.record is one transaction).
+
+Exactly once: the impression id is derived from the token's jti, else from the tenant's Idempotency-Key, so a
+replay collides on the impression Put and gets the first response back, with no second charge. Never
+overspend: every limit is a condition inside the transaction; the reads here only choose the values to
+condition on and the error to report.
+"""
+
+import base64
+import hashlib
+import random
+import time
+
+from arbiter import clock, ids
+from arbiter.ads import tokens
+from arbiter.ads.billing import repository
+from arbiter.ads.billing.models import (
+    BillingCampaignView,
+    BillingLedgerView,
+    ImpressionCharge,
+    ImpressionOutput,
+    RecordImpressionInput,
+)
+from arbiter.ads.billing.repository import ChargeRefused, ImpressionAlreadyRecorded, TransactionContended
+from arbiter.ads.billing.revenue_share import split_charge
+from arbiter.ads.campaigns.fields import looks_like_id
+from arbiter.ads.placements.logic import get_active_placement
+from arbiter.ads.tokens import ImpressionClaims
+from arbiter.auth.models import Principal
+from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from arbiter.money import impression_charge_millicents, millicents_to_cents
+
+# Each attempt re-reads the ledger: a day rollover, a budget edit or write contention can each cost one.
+MAX_ATTEMPTS = 6
+CONTENTION_BACKOFF_SECONDS = 0.02
+
+BUDGET_EXHAUSTED = "Campaign budget exhausted"
+DAILY_CAP_REACHED = "Campaign daily cap reached"
+BALANCE_TOO_LOW = "Advertiser balance too low"
+NOT_ACTIVE = "Campaign is not active"
+CAMPAIGN_NOT_FOUND = "Campaign not found"
+
+
+def impression_id_for(tenant_id: str, claims: ImpressionClaims | None, idempotency_key: str | None) -> str:
+    """Deterministic when the request can be replayed (token or Idempotency-Key), random otherwise."""
+    if claims is not None:
+        source = f"token\x00{claims.tenant_id}\x00{claims.jti}"
+    elif idempotency_key is not None:
+        source = f"key\x00{tenant_id}\x00{idempotency_key}"
+    else:
+        return ids.new_id("imp")
+    digest = hashlib.sha256(source.encode("utf-8")).digest()[:10]  # 80 bits, the size of ids.new_id
+    return "imp_" + base64.b32encode(digest).decode("ascii").lower()
+
+
+def _verified_claims(principal: Principal, request: RecordImpressionInput) -> ImpressionClaims | None:
+    if request.impression_token is None:
+        return None
+    claims = tokens.verify(request.impression_token)
+    if claims.tenant_id != principal.tenant_id:
+        raise ForbiddenError("impression_token was issued to another account")
+    for field in ("game_id", "campaign_id", "creative_id"):
+        if getattr(claims, field) != getattr(request, field):
+            raise BadRequestError(f"impression_token was issued for a different {field}")
+    return claims
+
+
+def _load_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerView]:
+    loaded = repository.get_campaign(campaign_id) if looks_like_id("camp", campaign_id) else None
+    if loaded is None:
+        raise NotFoundError(CAMPAIGN_NOT_FOUND)
+    return loaded
+
+
+def _output_from_stored(item: dict) -> ImpressionOutput:
+    return ImpressionOutput(
+        impression_id=item["impression_id"],
+        campaign_id=item["campaign_id"],
+        creative_id=item["creative_id"],
+        game_id=item["game_id"],
+        charged_cents=millicents_to_cents(int(item["charged_millicents"])),
+        recorded_at=item["recorded_at"],
+    )
+
+
+def _first_response(impression_id: str, principal: Principal, request: RecordImpressionInput) -> ImpressionOutput:
+    """A replay: the stored impression is the answer, provided it is the same request."""
+    stored = repository.get_impression(impression_id)
+    if stored is None:  # the id collided but the item is gone: cannot happen while impressions are kept
+        raise ConflictError("Impression was recorded but cannot be read back; retry")
+    if stored["developer_tenant_id"] != principal.tenant_id:
+        raise ForbiddenError("This impression belongs to another account")
+    if (stored["campaign_id"], stored["creative_id"], stored["game_id"]) != (
+        request.campaign_id,
+        request.creative_id,
+        request.game_id,
+    ):
+        raise ConflictError("Idempotency-Key was already used for a different impression")
+    return _output_from_stored(stored)
+
+
+def _roll_if_behind(campaign_id: str, ledger: BillingLedgerView) -> bool:
+    """Starts today's daily counter when the ledger still counts an earlier day; whether the ledger changed
+    (by this call or a concurrent one), so it must be re-read."""
+    today = clock.now().date().isoformat()
+    if ledger.spend_day >= today:  # a ledger on a later day (a clock ahead elsewhere) keeps counting that day
+        return False
+    repository.roll_spend_day(campaign_id, today)
+    return True
+
+
+def _refusal_detail(
+    charge: ImpressionCharge, campaign: BillingCampaignView, fresh: BillingLedgerView
+) -> tuple[str, bool] | None:
+    """Why the ledger condition failed, judged on a fresh read: (detail, exhausts the campaign), or None when
+    the values charged with are stale (budget edited, day rolled) and a retry with fresh values is due."""
+    if fresh.budget_millicents != charge.budget_millicents or fresh.spend_day != charge.day:
+        return None
+    if fresh.spent_millicents + charge.charged_millicents > fresh.budget_millicents:
+        return BUDGET_EXHAUSTED, True
+    cap = campaign.daily_cap_millicents
+    if cap is not None and fresh.day_spent_millicents + charge.charged_millicents > cap:
+        return DAILY_CAP_REACHED, False
+    return None
+
+
+def record_impression(
+    principal: Principal, request: RecordImpressionInput, idempotency_key: str | None
+) -> ImpressionOutput:
+    placement = get_active_placement(principal.tenant_id, request.game_id)
+    claims = _verified_claims(principal, request)
+    campaign, ledger = _load_campaign(request.campaign_id)
+    if request.creative_id not in campaign.creative_ids:
+        raise NotFoundError("Creative not found in this campaign")
+    impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
+    # The token's price: a bid change after /match does not change what this impression costs.
+    cpm_bid_cents = claims.cpm_bid_cents if claims is not None else campaign.cpm_bid_cents
+    charged = impression_charge_millicents(cpm_bid_cents)
+    developer_share, platform_take = split_charge(charged, placement.revenue_share_bps)
+    if claims is not None:
+        idempotency_source = f"token:{claims.jti}"
+    elif idempotency_key is not None:
+        idempotency_source = f"key:{idempotency_key}"
+    else:
+        idempotency_source = "none"
+
+    for attempt in range(MAX_ATTEMPTS):
+        if attempt:
+            campaign, ledger = _load_campaign(request.campaign_id)
+        if _roll_if_behind(campaign.id, ledger):
+            campaign, ledger = _load_campaign(request.campaign_id)
+        charge = ImpressionCharge(
+            impression_id=impression_id,
+            developer_tenant_id=principal.tenant_id,
+            advertiser_tenant_id=campaign.tenant_id,
+            advertiser_id=campaign.advertiser_id,
+            campaign_id=campaign.id,
+            creative_id=request.creative_id,
+            game_id=request.game_id,
+            creator_id=placement.creator_id,
+            user_id=claims.user_id if claims else None,
+            session_id=claims.session_id if claims else None,
+            country_code=claims.country_code if claims else None,
+            affinity_score=claims.affinity_score if claims else None,
+            contributions=claims.contributions if claims else {},
+            charged_millicents=charged,
+            developer_share_millicents=developer_share,
+            platform_take_millicents=platform_take,
+            budget_millicents=ledger.budget_millicents,
+            daily_cap_millicents=campaign.daily_cap_millicents,
+            day=ledger.spend_day,
+            recorded_at=clock.now_iso(),
+            idempotency_source=idempotency_source,
+        )
+        try:
+            repository.record(charge)
+        except ImpressionAlreadyRecorded:
+            return _first_response(impression_id, principal, request)
+        except TransactionContended:
+            time.sleep(random.uniform(0, CONTENTION_BACKOFF_SECONDS * (attempt + 1)))
+            continue
+        except ChargeRefused as refusal:
+            if refusal.reason == "inactive":
+                raise ConflictError(NOT_ACTIVE) from None
+            if refusal.reason == "balance":
+                repository.mark_exhausted(campaign.id, clock.now_iso())
+                raise ConflictError(BALANCE_TOO_LOW) from None
+            _, fresh = _load_campaign(request.campaign_id)
+            verdict = _refusal_detail(charge, campaign, fresh)
+            if verdict is None:
+                continue
+            detail, exhausts = verdict
+            if exhausts:
+                repository.mark_exhausted(campaign.id, clock.now_iso())
+            raise ConflictError(detail) from None
+        return ImpressionOutput(
+            impression_id=impression_id,
+            campaign_id=campaign.id,
+            creative_id=request.creative_id,
+            game_id=request.game_id,
+            charged_cents=millicents_to_cents(charged),
+            recorded_at=charge.recorded_at,
+        )
+    raise ConflictError("The campaign ledger is busy; retry the impression with the same Idempotency-Key")

@@ -1,0 +1,251 @@
+"""Writes events/<Function>.json: one API Gateway HTTP API (payload 2.0) event per function of template.yaml.
+
+Usable as `sam local invoke -e events/CreateCampaign.json CreateCampaignFunction`, by the deploy check
+(scripts/check_built_handlers.py) and by tests/test_events.py. Request bodies are the seed's examples
+(/work/shared/seeds/001, Ads API); paths use fixed demo ids so one seeded demo world answers every event.
+
+    python scripts/generate_events.py           # (re)write events/
+    python scripts/generate_events.py --check   # exit 1 when events/ is stale
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from arbiter.devstack.events import http_api_event
+from arbiter.devstack.template import PROJECT_ROOT, ApiFunction, ScheduledFunction, api_functions, scheduled_functions
+
+EVENTS_DIR = PROJECT_ROOT / "events"
+DEMO_API_KEY = "ak_demo_events_key"
+
+# Fixed ids the demo world is seeded with (tests/test_events.py); one per path parameter meaning.
+DEMO_CAMPAIGN_ID = "camp_demo"
+DEMO_CREATIVE_ID = "crt_demo"
+DEMO_GEO_TARGET_ID = "geo_demo"
+DEMO_BLOCKLIST_RULE_ID = "blk_demo"
+DEMO_AFFINITY_ID = "aff_demo"
+DEMO_GAME_ID = "my_game_id"
+
+# Path parameter name -> demo value. `{id}` names a campaign except under /creatives/{id}.
+PATH_PARAMETER_VALUES = {
+    "tid": DEMO_GEO_TARGET_ID,
+    "rid": DEMO_BLOCKLIST_RULE_ID,
+    "aid": DEMO_AFFINITY_ID,
+    "game_id": DEMO_GAME_ID,
+}
+
+# Fixed request metadata so regenerating gives byte-identical files (2026-03-01T12:00:00Z, the seed's clock).
+FIXED_TIME = "01/Mar/2026:12:00:00 +0000"
+FIXED_TIME_EPOCH_MS = 1_772_366_400_000
+USER_AGENT = "curl/8.5.0"
+SOURCE_IP = "203.0.113.10"
+
+ACME_CREATIVE_HOOK = (
+    "A familiar logo on the briefing folder catches your eye \u2014 Acme Shield, "
+    "the defense contractor everyone in Washington seems to know."
+)
+
+# (METHOD, template path) -> JSON request body, from the seed's curl examples.
+REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
+    ("POST", "/api/ads/register"): {
+        "company_name": "Acme Corp",
+        "contact_email": "ads@acme.com",
+        "website": "https://acme.com",
+    },
+    ("PATCH", "/api/ads/profile"): {"company_name": "Acme Corporation"},
+    ("POST", "/api/ads/deposit"): {"amount_cents": 100000},
+    # The seed's campaign, moved to 2030 so its flight dates stay in the future whenever the event is replayed.
+    ("POST", "/api/ads/campaigns"): {
+        "name": "Summer 2030 Launch",
+        "budget_cents": 500000,
+        "cpm_bid_cents": 250,
+        "daily_cap_cents": 25000,
+        "start_date": "2030-06-01T00:00:00Z",
+        "end_date": "2030-08-31T23:59:59Z",
+        "priority": 7,
+        "target_categories": ["simulation", "strategy"],
+        "target_tags": ["political"],
+    },
+    ("PATCH", "/api/ads/campaigns/{id}"): {"budget_cents": 750000, "cpm_bid_cents": 300},
+    ("POST", "/api/ads/campaigns/{id}/geo-targets"): {"target_type": "country", "country_code": "US", "include": True},
+    ("POST", "/api/ads/campaigns/{id}/blocklist"): {"rule_type": "keyword", "value": "violence"},
+    ("POST", "/api/ads/campaigns/{id}/creatives"): {
+        "creative_type": "narrative_hook",
+        "brand_name": "Acme Corp",
+        "product_name": "Acme Shield",
+        "tagline": "Protection you can trust",
+        "narrative_hook": ACME_CREATIVE_HOOK,
+        "alt_hooks": [
+            "The advisor slides an Acme Shield dossier across the table.",
+            "On the news ticker: Acme Shield wins another Pentagon contract.",
+        ],
+        "tone": "neutral",
+        "max_uses_per_game": 5,
+    },
+    ("PATCH", "/api/ads/creatives/{id}"): {
+        "narrative_hook": "An Acme Shield briefcase sits on the Resolute desk, its logo catching the light.",
+        "tone": "dramatic",
+    },
+    ("POST", "/api/ads/campaigns/{id}/affinities"): {
+        "affinity_type": "lighting",
+        "affinity_value": "warm golden hour",
+        "weight": 1.5,
+    },
+    ("PUT", "/api/ads/campaigns/{id}/affinities/bulk"): {
+        "affinities": [
+            {"affinity_type": "lighting", "affinity_value": "warm golden hour", "weight": 1.5},
+            {"affinity_type": "mood", "affinity_value": "tense", "weight": 1.2},
+            {"affinity_type": "camera", "affinity_value": "close-up", "weight": 0.8},
+            {"affinity_type": "effects", "affinity_value": "film grain, cinematic widescreen", "weight": 1.0},
+        ]
+    },
+    ("POST", "/api/ads/placements/{game_id}"): {
+        "creator_id": "dev_user_123",
+        "placement_types": ["narrative_hook", "product_mention"],
+        "revenue_share_pct": 70,
+        "max_ads_per_session": 5,
+        "blocked_categories": ["gambling"],
+    },
+    ("PATCH", "/api/ads/placements/{game_id}"): {
+        "max_ads_per_session": 8,
+        "blocked_categories": ["gambling", "alcohol"],
+    },
+    ("POST", "/api/ads/campaigns/{id}/simulate"): {
+        "narrative_function": "The president reviews classified documents in the Oval Office",
+        "mood": "tense",
+    },
+    ("POST", "/api/ads/match"): {
+        "game_id": DEMO_GAME_ID,
+        "user_id": "player_123",
+        "player_geo": {"country_code": "US", "state_code": "CA"},
+        "game_context": {
+            "theme_id": "1",
+            "category": "simulation",
+            "narrative": "The president faces a difficult decision about defense spending",
+            "mood_tags": ["tense", "dramatic"],
+            "location": "oval_office",
+            "actions": ["approve_budget", "reject_budget", "defer"],
+        },
+        "session_id": "sess_abc",
+    },
+    # The seed's body; an `impression_token` from /match is optional (it binds the charge to that match).
+    ("POST", "/api/ads/impressions"): {
+        "campaign_id": DEMO_CAMPAIGN_ID,
+        "creative_id": DEMO_CREATIVE_ID,
+        "game_id": DEMO_GAME_ID,
+    },
+}
+
+METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
+# Body-less POSTs of the API (state transitions).
+ACTIONS_WITHOUT_BODY = {
+    ("POST", "/api/ads/campaigns/{id}/activate"),
+    ("POST", "/api/ads/campaigns/{id}/pause"),
+}
+
+
+def event_name(function: ApiFunction | ScheduledFunction) -> str:
+    """CreateCampaignFunction -> CreateCampaign."""
+    return function.logical_id.removesuffix("Function")
+
+
+def event_path(function: ApiFunction | ScheduledFunction) -> Path:
+    return EVENTS_DIR / f"{event_name(function)}.json"
+
+
+def _path_parameters(function: ApiFunction) -> dict[str, str]:
+    names = [group for group in function.path_regex.groupindex]
+    values = {}
+    for name in names:
+        if name == "id":
+            values[name] = DEMO_CREATIVE_ID if "/creatives/{id}" in function.path else DEMO_CAMPAIGN_ID
+        elif name in PATH_PARAMETER_VALUES:
+            values[name] = PATH_PARAMETER_VALUES[name]
+        else:
+            raise SystemExit(f"{function.logical_id}: no demo value for path parameter '{name}'; add one here")
+    return values
+
+
+def build_event(function: ApiFunction) -> dict[str, Any]:
+    route = (function.method, function.path)
+    body = REQUEST_BODIES.get(route)
+    if body is None and function.method in METHODS_WITH_BODY and route not in ACTIONS_WITHOUT_BODY:
+        raise SystemExit(f"{function.logical_id}: no sample body for {function.method} {function.path}; add one here")
+    parameters = _path_parameters(function)
+    path = function.path.format(**parameters)
+    headers = {"accept": "application/json", "user-agent": USER_AGENT, "host": "api.example.com"}
+    if path.startswith("/api/"):
+        headers["authorization"] = f"Bearer {DEMO_API_KEY}"
+    event = http_api_event(
+        function.method,
+        path,
+        route_path=function.path,
+        path_parameters=parameters or None,
+        headers=headers,
+        body=body,
+        source_ip=SOURCE_IP,
+    )
+    context = event["requestContext"]
+    context.update(
+        requestId=f"demo-{event_name(function)}",
+        time=FIXED_TIME,
+        timeEpoch=FIXED_TIME_EPOCH_MS,
+        domainName="api.example.com",
+        domainPrefix="api",
+    )
+    if body is not None:
+        event["headers"]["content-length"] = str(len(event["body"].encode("utf-8")))
+    return event
+
+
+def build_scheduled_event(function: ScheduledFunction) -> dict[str, Any]:
+    """What EventBridge Scheduler/rules send a function on its schedule."""
+    return {
+        "version": "0",
+        "id": f"demo-{event_name(function)}",
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "000000000000",
+        "time": "2026-03-01T12:00:00Z",
+        "region": "us-east-1",
+        "resources": [f"arn:aws:events:us-east-1:000000000000:rule/{function.logical_id}"],
+        "detail": {},
+    }
+
+
+def render(event: dict[str, Any]) -> str:
+    return json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def expected_files() -> dict[Path, str]:
+    files = {event_path(function): render(build_event(function)) for function in api_functions()}
+    files.update({event_path(fn): render(build_scheduled_event(fn)) for fn in scheduled_functions()})
+    return files
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="report stale or missing files instead of writing")
+    args = parser.parse_args(argv)
+    expected = expected_files()
+    stale = [path for path, text in expected.items() if not path.exists() or path.read_text() != text]
+    # Files no function claims are reported, never deleted (they may be hand-written extras).
+    for path in sorted(set(EVENTS_DIR.glob("*.json")) - set(expected)):
+        print(f"note: no function of template.yaml uses {path.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+    if args.check:
+        for path in stale:
+            print(f"stale or missing: {path.relative_to(PROJECT_ROOT)}", file=sys.stderr)
+        if stale:
+            print("run: make events", file=sys.stderr)
+        return 1 if stale else 0
+    EVENTS_DIR.mkdir(exist_ok=True)
+    for path in stale:
+        path.write_text(expected[path])
+    print(f"{len(expected)} events in {EVENTS_DIR.relative_to(PROJECT_ROOT)}/ ({len(stale)} written)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
