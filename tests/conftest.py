@@ -23,6 +23,7 @@ import pytest
 from moto import mock_aws
 
 from arbiter import aws
+from arbiter.ads.serving import cache as serving_cache
 from arbiter.auth import keys
 from arbiter.devstack.tables import create_tables
 from tests.client import ApiClient
@@ -34,11 +35,13 @@ def dynamodb():
     with mock_aws():
         aws.reset_clients()
         keys.forget_verified_keys()
+        serving_cache.clear()
         create_tables(aws.dynamodb_client())
         aws.reset_clients()  # settings re-read with the table names just exported
         yield aws.dynamodb_client()
     aws.reset_clients()
     keys.forget_verified_keys()
+    serving_cache.clear()
 
 
 @pytest.fixture

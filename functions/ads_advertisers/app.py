@@ -2,5 +2,6 @@
 
 from arbiter.api.ads import advertisers
 from arbiter.http import lambda_handler_for
+from arbiter.ratelimit import RateLimitClass
 
-lambda_handler = lambda_handler_for(advertisers.router)
+lambda_handler = lambda_handler_for(advertisers.router, rate_limit=RateLimitClass.MANAGEMENT)

@@ -2,5 +2,6 @@
 
 from arbiter.api.ads import campaigns
 from arbiter.http import lambda_handler_for
+from arbiter.ratelimit import RateLimitClass
 
-lambda_handler = lambda_handler_for(campaigns.router)
+lambda_handler = lambda_handler_for(campaigns.router, rate_limit=RateLimitClass.MANAGEMENT)

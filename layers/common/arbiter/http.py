@@ -14,8 +14,9 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError as Rout
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 
-from arbiter import errors
+from arbiter import errors, ratelimit
 from arbiter.observability import logger, metrics, tracer
+from arbiter.ratelimit import RateLimitClass
 from arbiter.settings import get_settings
 
 STATUS_BY_ERROR: dict[type[errors.ArbiterError], HTTPStatus] = {
@@ -40,6 +41,26 @@ def error_response(status: HTTPStatus | int, detail: str, headers: dict[str, str
         body={"detail": detail},
         headers=headers,
     )
+
+
+def status_of(error: errors.ArbiterError) -> HTTPStatus:
+    return next((code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)), HTTPStatus.BAD_REQUEST)
+
+
+def headers_of(error: errors.ArbiterError) -> dict[str, str] | None:
+    if isinstance(error, errors.RateLimitedError):
+        return {"Retry-After": str(error.retry_after_seconds)}
+    return None
+
+
+def _error_result(status: HTTPStatus | int, detail: str, headers: dict[str, str] | None = None) -> dict:
+    """A finished Lambda result for answers given before the resolver runs (413, 429)."""
+    return {
+        "statusCode": int(status),
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
+        "body": json.dumps({"detail": detail}),
+        "isBase64Encoded": False,
+    }
 
 
 def _is_malformed(error: dict[str, Any]) -> bool:
@@ -71,12 +92,7 @@ def _oversized_body_response(event: dict) -> dict | None:
     limit = get_settings().max_body_bytes
     if len(event.get("body") or "") <= limit:
         return None
-    return {
-        "statusCode": int(HTTPStatus.REQUEST_ENTITY_TOO_LARGE),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
-        "body": json.dumps({"detail": f"Request body exceeds {limit} bytes"}),
-        "isBase64Encoded": False,
-    }
+    return _error_result(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request body exceeds {limit} bytes")
 
 
 def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
@@ -89,16 +105,10 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
 
     @app.exception_handler(errors.ArbiterError)
     def _domain_error(error: errors.ArbiterError) -> Response:
-        status = next(
-            (code for kind, code in STATUS_BY_ERROR.items() if isinstance(error, kind)),
-            HTTPStatus.BAD_REQUEST,
-        )
-        headers = None
-        if isinstance(error, errors.RateLimitedError):
-            headers = {"Retry-After": str(error.retry_after_seconds)}
+        status = status_of(error)
         if status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # pragma: no cover - no domain error maps to 5xx
             logger.error("domain error mapped to 5xx", detail=error.detail)
-        return error_response(status, error.detail, headers)
+        return error_response(status, error.detail, headers_of(error))
 
     @app.not_found
     def _route_not_found(_: RouteNotFound) -> Response:
@@ -117,15 +127,41 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def lambda_handler_for(*routers: Router) -> Callable[[dict, Any], dict]:
-    """The Lambda entry point of an API function: Powertools decorators around one resolver."""
+def _rate_limited(rate_limit: RateLimitClass, event: dict, answer: Callable[[], dict]) -> dict:
+    """Count the request, refuse it with 429 past the limit, and put the X-RateLimit-* headers on any answer.
+
+    This wraps the whole resolver rather than being a Powertools middleware: request validation runs
+    before user middlewares and exception handlers answer outside them, so a middleware would neither count
+    malformed requests nor label 400/401/404/422 answers.
+    """
+    decision = ratelimit.decide(rate_limit, event.get("headers") or {})
+    if decision.allowed:
+        result = answer()
+    else:
+        metrics.add_metric(name="RateLimited", unit="Count", value=1)
+        refused = ratelimit.refusal(decision)
+        result = _error_result(status_of(refused), refused.detail, headers_of(refused))
+    result["headers"] = {**(result.get("headers") or {}), **decision.headers()}
+    return result
+
+
+def lambda_handler_for(*routers: Router, rate_limit: RateLimitClass | None = None) -> Callable[[dict, Any], dict]:
+    """The Lambda entry point of an API function: Powertools decorators around one resolver.
+
+    `rate_limit` names the function's class (seed 001 "Rate Limits"); None (health, docs) means unlimited.
+    """
     app = create_resolver(*routers)
+
+    def answer(event: dict, context: Any) -> dict:
+        return _oversized_body_response(event) or app.resolve(event, context)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
     @metrics.log_metrics(raise_on_empty_metrics=False)
     def lambda_handler(event: dict, context: Any) -> dict:
-        return _oversized_body_response(event) or app.resolve(event, context)
+        if rate_limit is None:
+            return answer(event, context)
+        return _rate_limited(rate_limit, event, lambda: answer(event, context))
 
     lambda_handler.app = app  # the OpenAPI builder and tests read the routes from here
     return lambda_handler

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     # Signs /match impression tokens; from Secrets Manager in AWS (template), random per local stack start.
     impression_token_secret: str | None = Field(default=None, alias="IMPRESSION_TOKEN_SECRET", repr=False)
     impression_token_ttl_seconds: int = Field(default=900, alias="IMPRESSION_TOKEN_TTL_SECONDS", gt=0, le=86400)
+    # Per-key request limits (seed 001 "Rate Limits"); off only for load tests against a private stack.
+    rate_limits_enabled: bool = Field(default=True, alias="RATE_LIMITS_ENABLED")
 
 
 @cache

@@ -1,0 +1,105 @@
+"""Per warm instance caches for /match, so a warm match reads DynamoDB once (the session item).
+
+Candidate snapshot: every active campaign (one paginated Query on GSI2 `SERVING`), their LEDGER items and the
+balances of their advertisers (BatchGetItem each), built into the engine's CampaignIndex. It is rebuilt when
+older than CANDIDATE_CACHE_TTL_SECONDS (environment; default 15, at most 300). Within that window a paused
+campaign may still be offered and ledgers/balances may lag; that is safe because /impressions re-checks
+status, budget, daily cap and balance inside its billing transaction, so nothing is charged beyond them.
+
+Placement cache: the caller's enabled placement per (tenant, game), kept for the same TTL. Failures (unknown,
+foreign or disabled game) are not cached, so a newly enabled placement serves at once; a disabled one
+stops serving within the TTL.
+"""
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from arbiter import clock
+from arbiter.ads.matching.index import CampaignIndex
+from arbiter.ads.matching.models import ServingCampaign, ServingPlacement
+from arbiter.ads.placements import logic as placements
+from arbiter.ads.placements.models import PlacementItem
+from arbiter.ads.serving import repository
+from arbiter.observability import logger
+
+TTL_ENV = "CANDIDATE_CACHE_TTL_SECONDS"
+DEFAULT_TTL_SECONDS = 15.0
+MAX_TTL_SECONDS = 300.0
+MAX_CACHED_PLACEMENTS = 10_000  # bounds memory if one instance sees very many games
+
+
+def ttl() -> timedelta:
+    raw = os.environ.get(TTL_ENV)
+    try:
+        seconds = DEFAULT_TTL_SECONDS if raw is None else float(raw)
+    except ValueError:
+        seconds = DEFAULT_TTL_SECONDS
+    if not 0 <= seconds <= MAX_TTL_SECONDS:  # also rejects NaN
+        seconds = DEFAULT_TTL_SECONDS
+    return timedelta(seconds=seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class CandidateSnapshot:
+    index: CampaignIndex
+    advertiser_balances: dict[str, int]  # advertiser id -> millicents
+    loaded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CachedPlacement:
+    item: PlacementItem
+    serving: ServingPlacement
+    loaded_at: datetime
+
+
+_snapshot: CandidateSnapshot | None = None
+_placements: dict[tuple[str, str], CachedPlacement] = {}
+
+
+def _fresh(loaded_at: datetime, now: datetime) -> bool:
+    return now - loaded_at < ttl()
+
+
+def load_snapshot(now: datetime) -> CandidateSnapshot:
+    campaign_items = repository.active_campaign_items()
+    ledgers = repository.ledger_items(str(item["id"]) for item in campaign_items)
+    campaigns = []
+    for item in campaign_items:
+        try:
+            campaigns.append(ServingCampaign.from_items(item, ledgers.get(str(item["id"]))))
+        except (KeyError, TypeError, ValueError):
+            # One malformed item must not stop every other campaign from serving.
+            logger.exception("skipping unreadable campaign item", extra={"campaign_id": item.get("id")})
+    balances = repository.advertiser_balances(campaign.tenant_id for campaign in campaigns)
+    return CandidateSnapshot(CampaignIndex(campaigns), balances, now)
+
+
+def candidates() -> CandidateSnapshot:
+    """The current snapshot, reloaded when older than the TTL."""
+    global _snapshot
+    now = clock.now()
+    if _snapshot is None or not _fresh(_snapshot.loaded_at, now):
+        _snapshot = load_snapshot(now)
+    return _snapshot
+
+
+def active_placement(tenant_id: str, game_id: str) -> CachedPlacement:
+    """The tenant's enabled placement (404 unknown or disabled, 403 another tenant's), cached for the TTL."""
+    now = clock.now()
+    cached = _placements.get((tenant_id, game_id))
+    if cached is None or not _fresh(cached.loaded_at, now):
+        item = placements.get_active_placement(tenant_id, game_id)
+        serving = ServingPlacement.from_item(item.model_dump())
+        if len(_placements) >= MAX_CACHED_PLACEMENTS:
+            _placements.clear()
+        cached = _placements[(tenant_id, game_id)] = CachedPlacement(item, serving, now)
+    return cached
+
+
+def clear() -> None:
+    """Forget everything cached (tests; a fresh instance starts empty anyway)."""
+    global _snapshot
+    _snapshot = None
+    _placements.clear()

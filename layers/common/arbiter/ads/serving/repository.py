@@ -1,0 +1,69 @@
+"""The DynamoDB reads ad serving makes: the serving snapshot (refresh only) and the per-match session item."""
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+
+from arbiter import aws
+from arbiter.ads.advertisers.repository import advertiser_key
+from arbiter.ads.campaigns.repository import SERVING, ledger_key
+from arbiter.dynamo import page_all
+from arbiter.settings import get_settings
+
+SERVING_INDEX = "GSI2"
+BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum keys per call
+SESSION_SK = "ADS"
+USES_PREFIX = "uses#"
+
+
+def active_campaign_items() -> list[dict[str, Any]]:
+    """Every active campaign item: the campaign logic keeps GSI2PK=SERVING on them only while active."""
+    return page_all(
+        aws.campaigns_table().query,
+        IndexName=SERVING_INDEX,
+        KeyConditionExpression=Key("GSI2PK").eq(SERVING),
+    )
+
+
+def _batch_get(table_name: str, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """BatchGetItem in chunks of 100, retrying unprocessed keys (throttled partitions) until all are read."""
+    resource = aws.dynamodb_resource()
+    found: list[dict[str, Any]] = []
+    for start in range(0, len(keys), BATCH_GET_LIMIT):
+        pending: Mapping[str, Any] = {table_name: {"Keys": keys[start : start + BATCH_GET_LIMIT]}}
+        while pending:
+            response = resource.batch_get_item(RequestItems=pending)
+            found += response.get("Responses", {}).get(table_name, [])
+            pending = response.get("UnprocessedKeys") or {}
+    return found
+
+
+def ledger_items(campaign_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """campaign id -> its LEDGER item (LEDGER items are not in the SERVING index)."""
+    keys = [ledger_key(campaign_id) for campaign_id in dict.fromkeys(campaign_ids)]
+    items = _batch_get(get_settings().campaigns_table, keys)
+    return {str(item["campaign_id"]): item for item in items}
+
+
+def advertiser_balances(tenant_ids: Iterable[str]) -> dict[str, int]:
+    """advertiser id -> balance in millicents, for the advertisers of these tenants."""
+    keys = [advertiser_key(tenant_id) for tenant_id in dict.fromkeys(tenant_ids)]
+    items = _batch_get(get_settings().campaigns_table, keys)
+    return {str(item["id"]): int(item.get("balance_millicents", 0)) for item in items}
+
+
+def session_key(game_id: str, session_id: str | None, user_id: str | None) -> dict[str, str]:
+    """The key the billing transaction maintains (arbiter.ads.billing.repository.record)."""
+    return {"PK": f"SESSION#{game_id}#{session_id or '-'}#{user_id or '-'}", "SK": SESSION_SK}
+
+
+def session_counters(game_id: str, session_id: str | None, user_id: str) -> tuple[int, dict[str, int]]:
+    """(ads shown, creative id -> uses) for this player's session; zeros when nothing was shown yet.
+
+    Strongly consistent: the impression recorded a moment ago must count toward the session cap and hook
+    rotation of the very next match."""
+    table = aws.dynamodb_resource().Table(get_settings().interactions_table)
+    item = table.get_item(Key=session_key(game_id, session_id, user_id), ConsistentRead=True).get("Item") or {}
+    uses = {name[len(USES_PREFIX) :]: int(value) for name, value in item.items() if name.startswith(USES_PREFIX)}
+    return int(item.get("ads_shown", 0)), uses

@@ -1,0 +1,52 @@
+"""Simulator models (seed 001, Simulator): the preview request, its response, and the options response."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, StringConstraints
+
+NARRATIVE_FUNCTION_MAX = 4000
+MOOD_MAX = 64
+
+NarrativeFunction = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NARRATIVE_FUNCTION_MAX)]
+Mood = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MOOD_MAX)]
+
+# The seed's mood vocabulary and narrative examples, offered by GET .../simulate/options.
+MOODS = ("tense", "hopeful", "dramatic", "calm", "chaotic", "mysterious", "humorous", "melancholic")
+NARRATIVE_EXAMPLES = (
+    "The president addresses the nation from the Oval Office",
+    "A secret meeting in the Pentagon basement",
+    "Campaign rally in a small Midwestern town",
+    "Trade negotiations with foreign diplomats",
+)
+
+
+class SimulateInput(BaseModel):
+    # Any mood text is accepted (the game's mood_tags are free text too); MOODS are suggestions.
+    narrative_function: NarrativeFunction | None = None
+    mood: Mood | None = None
+
+
+class MatchedCreativeOutput(BaseModel):
+    id: str
+    narrative_hook: str | None
+    creative_type: str
+
+
+class SimulationOutput(BaseModel):
+    campaign_id: str
+    matched_creative: MatchedCreativeOutput | None  # None until the campaign has a creative
+    biased_pipeline: dict[str, str]
+    affinity_scores: dict[str, float]
+    total_score: float
+
+
+class CurrentAffinityOutput(BaseModel):
+    affinity_type: str
+    affinity_value: str
+    weight: float
+
+
+class SimulationOptionsOutput(BaseModel):
+    moods: list[str]
+    narrative_examples: list[str]
+    current_affinities: list[CurrentAffinityOutput]
