@@ -82,7 +82,7 @@ def main() -> None:
             response = gateway.request(method, path, headers=auth, body=body)
             assert response.status in expect, (label, response.status, response.body)
             calls = counter.take()
-            rows.append((label, f"{method} {path.split('?')[0]}", sum(calls.values()), ", ".join(sorted(calls))))
+            rows.append((label, response.function or "?", sum(calls.values()), ", ".join(sorted(calls))))
             return response.json() or {}
 
         measure(
@@ -121,7 +121,7 @@ def main() -> None:
         )
     aws.reset_clients()
 
-    print("| request | route | DynamoDB calls | operations |")
+    print("| request | function | DynamoDB calls | operations (distinct) |")
     print("| --- | --- | ---: | --- |")
     for label, route, count, operations in rows:
         print(f"| {label} | `{route}` | {count} | {operations} |")

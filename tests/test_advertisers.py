@@ -12,7 +12,7 @@ def test_register_returns_201_with_the_seed_profile(api, tenant_key):
     assert body["id"].startswith("adv_")
     assert body["company_name"] == "Acme Corp"
     assert body["contact_email"] == "ads@acme.com"
-    assert body["website"].startswith("https://acme.com")
+    assert body["website"] == "https://acme.com"
     assert body["balance_cents"] == 0
     assert body["created_at"].endswith("Z")
 
@@ -41,6 +41,9 @@ def test_missing_field_is_400_and_bad_email_is_422(api, tenant_key):
     assert "contact_email" in missing.json()["detail"]
     bad_email = api.post("/api/ads/register", key=tenant_key, json={**ACME, "contact_email": "nope"})
     assert bad_email.status == 422
+    bad_website = api.post("/api/ads/register", key=tenant_key, json={**ACME, "website": "ftp://acme"})
+    assert bad_website.status == 422
+    assert bad_website.json()["detail"].startswith("website:")
 
 
 def test_malformed_json_is_400(api, tenant_key):

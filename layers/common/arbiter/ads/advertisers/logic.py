@@ -32,7 +32,7 @@ def register(principal: Principal, request: RegisterAdvertiserInput) -> Advertis
         id=ids.new_id("adv"),
         company_name=request.company_name,
         contact_email=str(request.contact_email),
-        website=str(request.website) if request.website else None,
+        website=request.website,
         created_at=clock.now_iso(),
     )
     repository.create(item)

@@ -1,23 +1,34 @@
 """Advertiser models: API input, API output, and the DynamoDB item."""
 
-from pydantic import BaseModel, EmailStr, Field, HttpUrl
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, HttpUrl, TypeAdapter
 
 from arbiter.money import Cents
 
 COMPANY_NAME_MAX = 200
 WEBSITE_MAX = 2048
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _valid_http_url(value: str) -> str:
+    _HTTP_URL.validate_python(value)  # raises a readable 422 for anything that is not an http(s) URL
+    return value  # kept as sent: pydantic's normalised form would add a trailing slash to "https://acme.com"
+
+
+WebsiteUrl = Annotated[str, Field(max_length=WEBSITE_MAX), AfterValidator(_valid_http_url)]
 
 
 class RegisterAdvertiserInput(BaseModel):
     company_name: str = Field(min_length=1, max_length=COMPANY_NAME_MAX)
     contact_email: EmailStr = Field(max_length=320)
-    website: HttpUrl | None = Field(default=None, max_length=WEBSITE_MAX)
+    website: WebsiteUrl | None = None
 
 
 class UpdateProfileInput(BaseModel):
     company_name: str | None = Field(default=None, min_length=1, max_length=COMPANY_NAME_MAX)
     contact_email: EmailStr | None = Field(default=None, max_length=320)
-    website: HttpUrl | None = Field(default=None, max_length=WEBSITE_MAX)
+    website: WebsiteUrl | None = None
 
 
 class DepositInput(BaseModel):
