@@ -61,5 +61,11 @@ deploy-check: sam-build venv
 bench: venv
 	$(BIN)/python -m benchmarks.run_all
 
+# Offers learner vs random, fixed rankings, the oracle and Vowpal Wabbit (dev-only dependency); a few minutes.
+.PHONY: bench-learning
+bench-learning: venv
+	$(BIN)/python -c 'import vowpalwabbit' 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,bench]'
+	$(BIN)/python -m benchmarks.offers_learning
+
 clean:
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam

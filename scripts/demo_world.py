@@ -19,6 +19,8 @@ from arbiter.ads.serving import cache as serving_cache
 from arbiter.auth import keys, repository
 from arbiter.auth.keys import hash_key
 from arbiter.auth.models import ALL_SCOPES, ApiKeyRecord
+from arbiter.decisions import cache as decisions_cache
+from arbiter.decisions import recommend as decisions_recommend
 from arbiter.devstack.gateway import Gateway, GatewayResponse
 from arbiter.devstack.template import ApiFunction
 from scripts.generate_events import (
@@ -27,8 +29,15 @@ from scripts.generate_events import (
     DEMO_BLOCKLIST_RULE_ID,
     DEMO_CAMPAIGN_ID,
     DEMO_CREATIVE_ID,
+    DEMO_DECISION_CREATIVE_ID,
+    DEMO_DECISIONS_TENANT_ID,
     DEMO_GAME_ID,
     DEMO_GEO_TARGET_ID,
+    DEMO_GUARDRAIL_ID,
+    DEMO_INTERACTION_ID,
+    DEMO_OFFER_ID,
+    DEMO_POLICY_ID,
+    DEMO_RULE_ID,
     REQUEST_BODIES,
 )
 
@@ -99,14 +108,19 @@ def put_demo_key() -> None:
     )
 
 
+def _demo_headers(path: str) -> dict[str, str]:
+    headers = {"Authorization": f"Bearer {DEMO_API_KEY}"}
+    if path.startswith("/api/v1/"):  # decisions routes also name the tenant (seed 002)
+        headers["X-Tenant-Id"] = DEMO_DECISIONS_TENANT_ID
+    return headers
+
+
 class _World:
     def __init__(self, gateway: Gateway):
         self.gateway = gateway
 
     def call(self, method: str, path: str, body: Any = None, expect: int = 200, pinned: str | None = None) -> Any:
-        response: GatewayResponse = self.gateway.request(
-            method, path, headers={"Authorization": f"Bearer {DEMO_API_KEY}"}, body=body
-        )
+        response: GatewayResponse = self.gateway.request(method, path, headers=_demo_headers(path), body=body)
         if response.status != expect:
             raise SeedError(f"{method} {path} -> {response.status} (wanted {expect}): {response.body[:500]}")
         payload = response.json()
@@ -123,6 +137,9 @@ def seed(function: ApiFunction, gateway: Gateway | None = None) -> None:
     world = _World(gateway or Gateway())
     put_demo_key()
     name = function.logical_id.removesuffix("Function")
+    if function.path.startswith("/api/v1/"):
+        seed_decisions(world, name)
+        return
     if not function.path.startswith("/api/ads/") or name == "RegisterAdvertiser":
         return  # platform routes need no data; registering is what that event does
     world.call("POST", "/api/ads/register", ADVERTISER, expect=201)
@@ -155,3 +172,36 @@ def fresh_instance() -> None:
     """Forget what a warm instance keeps in memory (verified keys, /match caches): each event is a cold start."""
     keys.forget_verified_keys()
     serving_cache.clear()
+    decisions_cache.clear()
+
+
+def seed_decisions(world: _World, name: str) -> None:
+    """The demo tenant's decision catalog (offer off_demo with creative dcr_demo, rule, policy, guardrail, flow)
+    minus what the event itself creates; the respond event also needs the logged interaction it names."""
+    queue = {
+        "off": [DEMO_OFFER_ID],
+        "dcr": [DEMO_DECISION_CREATIVE_ID],
+        "qr": [DEMO_RULE_ID],
+        "cp": [DEMO_POLICY_ID],
+        "gr": [DEMO_GUARDRAIL_ID],
+    }
+    creates = {
+        "CreateDecisionOffer": ("/api/v1/offers", DEMO_OFFER_ID),
+        "CreateQualificationRule": ("/api/v1/qualification-rules", DEMO_RULE_ID),
+        "CreateContactPolicy": ("/api/v1/contact-policies", DEMO_POLICY_ID),
+        "CreateGuardrail": ("/api/v1/guardrails", DEMO_GUARDRAIL_ID),
+        "CreateDecisionFlow": ("/api/v1/decision-flows", None),
+    }
+    with pinned_ids(queue):
+        for event_name, (path, pinned) in creates.items():
+            if name != event_name:
+                world.call("POST", path, REQUEST_BODIES[("POST", path)], expect=201, pinned=pinned)
+    if name == "DecisionsRespond":
+        original = decisions_recommend.new_interaction_id
+        decisions_recommend.new_interaction_id = lambda: DEMO_INTERACTION_ID
+        try:
+            decision = world.call("POST", "/api/v1/recommend", REQUEST_BODIES[("POST", "/api/v1/recommend")])
+        finally:
+            decisions_recommend.new_interaction_id = original
+        if DEMO_OFFER_ID not in [item["offerId"] for item in decision["decisions"]]:
+            raise SeedError(f"the demo recommendation did not return {DEMO_OFFER_ID}: {decision}")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arbiter.devstack.events import http_api_event
+from arbiter.devstack.streams import StreamFunction, stream_functions
 from arbiter.devstack.template import PROJECT_ROOT, ApiFunction, ScheduledFunction, api_functions, scheduled_functions
 
 EVENTS_DIR = PROJECT_ROOT / "events"
@@ -27,6 +28,15 @@ DEMO_GEO_TARGET_ID = "geo_demo"
 DEMO_BLOCKLIST_RULE_ID = "blk_demo"
 DEMO_AFFINITY_ID = "aff_demo"
 DEMO_GAME_ID = "my_game_id"
+# Decisions (seed 002): the demo tenant's catalog ids, flow key and one logged interaction.
+DEMO_DECISIONS_TENANT_ID = "demo-tenant"
+DEMO_OFFER_ID = "off_demo"
+DEMO_DECISION_CREATIVE_ID = "dcr_demo"
+DEMO_RULE_ID = "qr_demo"
+DEMO_POLICY_ID = "cp_demo"
+DEMO_GUARDRAIL_ID = "gr_demo"
+DEMO_FLOW_KEY = "default-flow"
+DEMO_INTERACTION_ID = "550e8400-e29b-41d4-a716-446655440000"
 
 # Path parameter name -> demo value. `{id}` names a campaign except under /creatives/{id}.
 PATH_PARAMETER_VALUES = {
@@ -34,6 +44,12 @@ PATH_PARAMETER_VALUES = {
     "rid": DEMO_BLOCKLIST_RULE_ID,
     "aid": DEMO_AFFINITY_ID,
     "game_id": DEMO_GAME_ID,
+    "offerId": DEMO_OFFER_ID,
+    "creativeId": DEMO_DECISION_CREATIVE_ID,
+    "ruleId": DEMO_RULE_ID,
+    "policyId": DEMO_POLICY_ID,
+    "guardrailId": DEMO_GUARDRAIL_ID,
+    "flowKey": DEMO_FLOW_KEY,
 }
 
 # Fixed request metadata so regenerating gives byte-identical files (2026-03-01T12:00:00Z, the seed's clock).
@@ -136,6 +152,69 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "creative_id": DEMO_CREATIVE_ID,
         "game_id": DEMO_GAME_ID,
     },
+    # Decisions (seed 002): a catalog shaped like the seed's example response, and its cURL body.
+    ("POST", "/api/v1/offers"): {
+        "name": "Platinum Card",
+        "category": "Credit Cards",
+        "subCategory": "Premium",
+        "priority": 90,
+        "expiresAt": "2030-06-30T00:00:00Z",
+        "propensityKey": "credit_card",
+        "creatives": [
+            {
+                "name": "Platinum Card - Web Hero",
+                "channelType": "web",
+                "channelName": "Website",
+                "placement": "hero_banner",
+                "templateType": "web_banner",
+                "content": {"headline": "Exclusive offer for you"},
+                "personalization": {"customer_tier": "{{tier}}"},
+            }
+        ],
+    },
+    ("PUT", "/api/v1/offers/{offerId}"): {"name": "Platinum Card", "category": "Credit Cards", "priority": 95},
+    ("POST", "/api/v1/offers/{offerId}/creatives"): {
+        "name": "Platinum Card - Email Hero",
+        "channelType": "email",
+        "channelName": "Marketing Email",
+        "placement": "hero_banner",
+        "templateType": "email_html",
+        "content": {"subject": "Exclusive offer for you", "body": "<html>...</html>"},
+    },
+    ("POST", "/api/v1/qualification-rules"): {
+        "name": "Premium cards need high value",
+        "type": "segment_required",
+        "segments": ["high_value"],
+        "appliesTo": {"categories": ["Credit Cards"]},
+    },
+    ("POST", "/api/v1/contact-policies"): {
+        "name": "One day off after a dismissal",
+        "type": "cooldown",
+        "scope": "offer",
+        "durationSeconds": 86400,
+        "triggerOutcomes": ["dismiss"],
+    },
+    ("POST", "/api/v1/guardrails"): {"name": "Two per category", "type": "max_per_category", "maxCount": 2},
+    ("POST", "/api/v1/decision-flows"): {
+        "key": DEMO_FLOW_KEY,
+        "name": "Default flow",
+        "isDefault": True,
+        "champion": {"scoringMethod": "priority_weighted"},
+        "experiment": {"challenger": {"scoringMethod": "propensity"}, "challengerShare": 0.2, "holdoutShare": 0.05},
+    },
+    ("POST", "/api/v1/recommend"): {
+        "customerId": "CUST001",
+        "channel": "web",
+        "placement": "hero_banner",
+        "limit": 3,
+        "segments": ["high_value"],
+        "attributes": {"tier": "gold"},
+    },
+    ("POST", "/api/v1/respond"): {
+        "interactionId": DEMO_INTERACTION_ID,
+        "offerId": DEMO_OFFER_ID,
+        "outcome": "click",
+    },
 }
 
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
@@ -146,12 +225,12 @@ ACTIONS_WITHOUT_BODY = {
 }
 
 
-def event_name(function: ApiFunction | ScheduledFunction) -> str:
+def event_name(function: ApiFunction | ScheduledFunction | StreamFunction) -> str:
     """CreateCampaignFunction -> CreateCampaign."""
     return function.logical_id.removesuffix("Function")
 
 
-def event_path(function: ApiFunction | ScheduledFunction) -> Path:
+def event_path(function: ApiFunction | ScheduledFunction | StreamFunction) -> Path:
     return EVENTS_DIR / f"{event_name(function)}.json"
 
 
@@ -178,6 +257,8 @@ def build_event(function: ApiFunction) -> dict[str, Any]:
     headers = {"accept": "application/json", "user-agent": USER_AGENT, "host": "api.example.com"}
     if path.startswith("/api/"):
         headers["authorization"] = f"Bearer {DEMO_API_KEY}"
+    if path.startswith("/api/v1/"):
+        headers["x-tenant-id"] = DEMO_DECISIONS_TENANT_ID
     event = http_api_event(
         function.method,
         path,
@@ -215,6 +296,59 @@ def build_scheduled_event(function: ScheduledFunction) -> dict[str, Any]:
     }
 
 
+# The seed's "Record Impression" response, as billing stores it (arbiter/ads/billing/repository.py _impression_item).
+DEMO_IMPRESSION_IMAGE = {
+    "PK": {"S": "IMP#imp_uvw123"},
+    "SK": {"S": "IMP"},
+    "impression_id": {"S": "imp_uvw123"},
+    "developer_tenant_id": {"S": "demo-tenant"},
+    "advertiser_tenant_id": {"S": "demo-tenant"},
+    "advertiser_id": {"S": "adv_demo"},
+    "campaign_id": {"S": DEMO_CAMPAIGN_ID},
+    "creative_id": {"S": DEMO_CREATIVE_ID},
+    "game_id": {"S": DEMO_GAME_ID},
+    "creator_id": {"S": "dev_user_123"},
+    "user_id": {"S": "player_123"},
+    "session_id": {"S": "sess_abc"},
+    "country_code": {"S": "US"},
+    "charged_millicents": {"N": "250"},
+    "developer_share_millicents": {"N": "175"},
+    "platform_take_millicents": {"N": "75"},
+    "affinity_score": {"N": "0.73"},
+    "contributions": {"M": {DEMO_AFFINITY_ID: {"N": "0.31"}}},
+    "day": {"S": "2026-03-01"},
+    "recorded_at": {"S": "2026-03-01T12:05:00Z"},
+    "idempotency_source": {"S": "none"},
+}
+
+
+def build_stream_event(function: StreamFunction) -> dict[str, Any]:
+    """What Lambda's event source mapping sends a stream function: one inserted impression (DynamoDB stream)."""
+    stream_arn = (
+        f"arn:aws:dynamodb:us-east-1:000000000000:table/{function.table_logical_id}/stream/2026-03-01T00:00:00.000"
+    )
+    return {
+        "Records": [
+            {
+                "eventID": "demo-1",
+                "eventName": "INSERT",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1772366700,
+                    "Keys": {"PK": DEMO_IMPRESSION_IMAGE["PK"], "SK": DEMO_IMPRESSION_IMAGE["SK"]},
+                    "NewImage": DEMO_IMPRESSION_IMAGE,
+                    "SequenceNumber": "100000000000000000001",
+                    "SizeBytes": 512,
+                    "StreamViewType": "NEW_IMAGE",
+                },
+                "eventSourceARN": stream_arn,
+            }
+        ]
+    }
+
+
 def render(event: dict[str, Any]) -> str:
     return json.dumps(event, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -222,6 +356,7 @@ def render(event: dict[str, Any]) -> str:
 def expected_files() -> dict[Path, str]:
     files = {event_path(function): render(build_event(function)) for function in api_functions()}
     files.update({event_path(fn): render(build_scheduled_event(fn)) for fn in scheduled_functions()})
+    files.update({event_path(fn): render(build_stream_event(fn)) for fn in stream_functions()})
     return files
 
 

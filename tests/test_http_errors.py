@@ -44,8 +44,8 @@ def raise_error(kind: str) -> dict:
 handler = lambda_handler_for(router)
 
 
-def _call(method: str, path: str, body=None) -> tuple[int, dict, dict]:
-    result = handler(http_api_event(method, path, body=body), LambdaContext())
+def _call(method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
+    result = handler(http_api_event(method, path, body=body, headers=headers), LambdaContext())
     return result["statusCode"], json.loads(result["body"]), result.get("headers", {})
 
 
@@ -87,3 +87,9 @@ def test_unknown_route_is_404_with_detail():
     code, body, _ = _call("GET", "/nowhere")
     assert code == 404
     assert "GET /nowhere" in body["detail"]
+
+
+def test_non_json_content_type_is_415_with_detail():
+    code, body, _ = _call("POST", "/probe", "count=1", headers={"Content-Type": "text/plain"})
+    assert code == 415
+    assert "application/json" in body["detail"]

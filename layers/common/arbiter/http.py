@@ -11,7 +11,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.logging import correlation_paths
 
 from arbiter import errors, ratelimit
@@ -102,6 +105,13 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     def _validation_error(error: RequestValidationError) -> Response:
         found = list(error.errors())
         return error_response(_validation_status(found), describe_validation_errors(found))
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:
+        content_type = app.current_event.headers.get("content-type") or "none"
+        return error_response(
+            HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json (got {content_type})"
+        )
 
     @app.exception_handler(errors.ArbiterError)
     def _domain_error(error: errors.ArbiterError) -> Response:

@@ -12,14 +12,19 @@ def all_routers() -> list[Router]:
     from arbiter.api.ads import (
         advertisers,
         affinities,
+        analytics,
         campaigns,
         creatives,
         impressions,
         match,
         placements,
+        revenue,
         simulator,
         targeting,
     )
+    from arbiter.api.decisions import catalog as decisions_catalog
+    from arbiter.api.decisions import recommend as decisions_recommend
+    from arbiter.api.decisions import respond as decisions_respond
 
     return [
         health.router,
@@ -33,4 +38,9 @@ def all_routers() -> list[Router]:
         match.router,
         impressions.router,
         simulator.router,
+        analytics.router,
+        revenue.router,
+        decisions_catalog.router,
+        decisions_recommend.router,
+        decisions_respond.router,
     ]

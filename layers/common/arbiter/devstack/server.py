@@ -2,7 +2,9 @@
 
 One process: moto's DynamoDB server (in memory) with the tables of template.yaml, an HTTP server that hands
 every request to the in-process gateway (the template's routes and the real handlers, HTTP API payload 2.0),
-and the template's scheduled functions on a faster local clock. All state is in memory: it resets on restart.
+the template's scheduled functions on a faster local clock, and its DynamoDB-stream functions fed from the embedded
+DynamoDB's own stream (devstack/streams.py: the reporting aggregator, so analytics appear within about a second).
+All state is in memory: it resets on restart.
 
     stack = LocalStack(port=0, dynamodb_port=0)
     url = stack.start()      # "http://127.0.0.1:<port>"
@@ -30,6 +32,7 @@ from arbiter.auth import keys
 from arbiter.auth.models import CreatedApiKey
 from arbiter.devstack.gateway import Gateway
 from arbiter.devstack.scheduler import Scheduler
+from arbiter.devstack.streams import StreamPoller
 from arbiter.devstack.tables import create_tables, table_names
 from arbiter.devstack.template import static_environment
 
@@ -256,6 +259,7 @@ class LocalStack:
         self._httpd: ThreadingHTTPServer | None = None
         self._http_thread: threading.Thread | None = None
         self._scheduler: Scheduler | None = None
+        self._streams: StreamPoller | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
@@ -273,12 +277,18 @@ class LocalStack:
                 invocation_lock=self.invocation_lock,
             )
             self._scheduler.start()
+            # Tables are named by their logical ids locally; iterators open now (StartingPosition LATEST).
+            self._streams = StreamPoller({}, invocation_lock=self.invocation_lock)
+            self._streams.start()
         except BaseException:
             self.stop()
             raise
         return self.api_url
 
     def stop(self) -> None:
+        if self._streams:
+            self._streams.stop()
+            self._streams = None
         if self._scheduler:
             self._scheduler.stop()
             self._scheduler = None
@@ -293,6 +303,9 @@ class LocalStack:
             self._reset_moto()  # moto's backends are process-global: leave nothing behind for later users
             self._moto.stop()
             self._moto = None
+            from arbiter.devstack import moto_transactions
+
+            moto_transactions.uninstall()
         self._env.restore()
         aws.reset_clients()
         keys.forget_verified_keys()
@@ -320,12 +333,16 @@ class LocalStack:
     def _start_dynamodb(self) -> None:
         from moto.server import ThreadedMotoServer  # dev dependency: imported only when a stack starts
 
+        from arbiter.devstack import moto_transactions
+
         port = self.requested_dynamodb_port
         if port and not _port_is_free(self.host, port):
             log.warning("port %s is busy; DynamoDB takes a free port instead", port)
             port = 0
         # Werkzeug logs every DynamoDB call at INFO; the API access line is enough.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        # Transactions in O(their items), not O(table size) per item (devstack/moto_transactions.py).
+        moto_transactions.install()
         self._moto = ThreadedMotoServer(ip_address=self.host, port=port, verbose=False)
         self._moto.start()
         host, bound_port = self._moto.get_host_and_port()
@@ -385,6 +402,9 @@ class LocalStack:
         for logical_id, schedule in scheduled.items():
             every = f"locally every {schedule.local_seconds:g} s"
             lines.append(f"  Schedule     {logical_id}: {schedule.expression}, {every}")
+        for feed in self._streams.feeds if self._streams else []:
+            every = f"polled every {self._streams.interval:g} s"
+            lines.append(f"  Stream       {feed.function.logical_id}: {feed.function.table_logical_id} stream, {every}")
         lines += [
             "",
             "In another shell:",

@@ -198,6 +198,8 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
 def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
     if campaign.status is CampaignStatus.ACTIVE:
         raise ConflictError("Campaign is already active")
+    if campaign.status is CampaignStatus.COMPLETED:
+        raise ConflictError("Campaign has completed (its end_date passed); create a new campaign to run again")
     if not campaign.creatives:
         raise BusinessRuleError("Campaign needs at least one creative before it can be activated")
     if ledger.spent_millicents >= ledger.budget_millicents:

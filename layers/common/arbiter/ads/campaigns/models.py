@@ -27,6 +27,8 @@ class CampaignStatus(StrEnum):
     ACTIVE = "active"
     PAUSED = "paused"
     EXHAUSTED = "exhausted"  # billing stopped it: budget spent or advertiser balance too low; re-activatable
+    # The pacing job ended it: its end_date passed. Terminal: it cannot be activated again.
+    COMPLETED = "completed"
 
 
 class CreateCampaignInput(BaseModel):
@@ -123,3 +125,10 @@ class LedgerItem(BaseModel):
     spend_day: str  # UTC date (YYYY-MM-DD) that day_spent_millicents counts
     day_spent_millicents: int = 0
     creative_impressions: dict[str, int] = Field(default_factory=dict)  # crt_id -> impressions served
+    # Written by the pacing job (arbiter.ads.pacing.repository.set_throttle); absent until its first run.
+    pacing_throttle: float | None = None
+    pacing_slot: str | None = None
+    pacing_at: str | None = None
+    pacing_day: str | None = None
+    pacing_day_spent: int | None = None
+    pacing_demand: float | None = None

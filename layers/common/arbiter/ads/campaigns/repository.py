@@ -220,8 +220,8 @@ def update_config(
 
 
 def activate(campaign_id: str, tenant_id: str, now: str) -> None:
-    """Active and in the serving index, if: not active yet, ≥1 creative, budget left, advertiser balance > 0.
-    Refusal names "campaign", "ledger" and/or "advertiser"."""
+    """Active and in the serving index, if: neither active nor completed (terminal), ≥1 creative, budget left,
+    advertiser balance > 0. Refusal names "campaign", "ledger" and/or "advertiser"."""
     table = _table_name()
     _transact(
         [
@@ -232,10 +232,12 @@ def activate(campaign_id: str, tenant_id: str, now: str) -> None:
                         "TableName": table,
                         "Key": campaign_key(campaign_id),
                         "UpdateExpression": "SET #status = :active, GSI2PK = :serving, GSI2SK = :id, updated_at = :now",
-                        "ConditionExpression": "tenant_id = :tenant AND #status <> :active AND size(creatives) > :zero",
+                        "ConditionExpression": "tenant_id = :tenant AND NOT #status IN (:active, :completed) "
+                        "AND size(creatives) > :zero",
                         "ExpressionAttributeNames": {"#status": "status"},
                         "ExpressionAttributeValues": {
                             ":active": CampaignStatus.ACTIVE.value,
+                            ":completed": CampaignStatus.COMPLETED.value,
                             ":serving": SERVING,
                             ":id": campaign_id,
                             ":now": now,

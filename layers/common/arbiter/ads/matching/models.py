@@ -188,6 +188,9 @@ class ServingCampaign:
     blocklist: tuple[ServingBlockRule, ...] = ()
     affinities: tuple[ServingAffinity, ...] = ()
     created_at: str = ""
+    # The pacing job's throttle from the LEDGER item and when it was computed (the cache ignores a stale one).
+    pacing_throttle: float | None = None
+    pacing_computed_at: datetime | None = None
     # Derived once, in __post_init__, for the hot path.
     creative_types: frozenset[str] = field(init=False)
     include_rules: tuple[ServingGeoRule, ...] = field(init=False)
@@ -259,6 +262,8 @@ class ServingCampaign:
             blocklist=tuple(ServingBlockRule.from_doc(i, d) for i, d in _children(campaign_item, "blocklist")),
             affinities=tuple(ServingAffinity.from_doc(i, d) for i, d in _children(campaign_item, "affinities")),
             created_at=str(campaign_item.get("created_at") or ""),
+            pacing_throttle=_float(ledger.get("pacing_throttle")),
+            pacing_computed_at=parse_iso(ledger["pacing_at"]) if ledger.get("pacing_at") else None,
         )
 
 

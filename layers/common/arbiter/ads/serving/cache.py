@@ -6,18 +6,23 @@ older than CANDIDATE_CACHE_TTL_SECONDS (environment; default 15, at most 300). W
 campaign may still be offered and ledgers/balances may lag; that is safe because /impressions re-checks
 status, budget, daily cap and balance inside its billing transaction, so nothing is charged beyond them.
 
+Pacing: each LEDGER item carries the pacing job's throttle (arbiter.ads.pacing); the snapshot keeps the fresh ones
+(computed within THROTTLE_STALE_AFTER) for MatchRequest.throttles, so a new throttle reaches /match within the TTL
+at no extra read.
+
 Placement cache: the caller's enabled placement per (tenant, game), kept for the same TTL. Failures (unknown,
 foreign or disabled game) are not cached, so a newly enabled placement serves at once; a disabled one
 stops serving within the TTL.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from arbiter import clock
 from arbiter.ads.matching.index import CampaignIndex
 from arbiter.ads.matching.models import ServingCampaign, ServingPlacement
+from arbiter.ads.pacing.calculations import effective_throttle
 from arbiter.ads.placements import logic as placements
 from arbiter.ads.placements.models import PlacementItem
 from arbiter.ads.serving import repository
@@ -45,6 +50,8 @@ class CandidateSnapshot:
     index: CampaignIndex
     advertiser_balances: dict[str, int]  # advertiser id -> millicents
     loaded_at: datetime
+    # campaign id -> pacing throttle below 1 (the pacing job's, from the LEDGER item; stale ones dropped)
+    throttles: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +80,17 @@ def load_snapshot(now: datetime) -> CandidateSnapshot:
             # One malformed item must not stop every other campaign from serving.
             logger.exception("skipping unreadable campaign item", extra={"campaign_id": item.get("id")})
     balances = repository.advertiser_balances(campaign.tenant_id for campaign in campaigns)
-    return CandidateSnapshot(CampaignIndex(campaigns), balances, now)
+    return CandidateSnapshot(CampaignIndex(campaigns), balances, now, pacing_throttles(campaigns, now))
+
+
+def pacing_throttles(campaigns: list[ServingCampaign], now: datetime) -> dict[str, float]:
+    """The throttles /match applies: fresh ones below 1 (a missing campaign competes in every match)."""
+    throttles = {}
+    for campaign in campaigns:
+        throttle = effective_throttle(campaign.pacing_throttle, campaign.pacing_computed_at, now)
+        if throttle is not None and throttle < 1.0:
+            throttles[campaign.id] = throttle
+    return throttles
 
 
 def candidates() -> CandidateSnapshot:

@@ -76,6 +76,7 @@ def match(principal: Principal, body: MatchInput) -> MatchOutput | None:
         advertiser_balances=snapshot.advertiser_balances,
         player_geo=player_geo,
         session=SessionState(ad_count=ads_shown, creative_uses=creative_uses),
+        throttles=snapshot.throttles,
     )
     winner = engine.match(snapshot.index, request, _rng).winner
     if winner is None:

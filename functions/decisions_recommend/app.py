@@ -1,0 +1,7 @@
+"""POST and GET /api/v1/recommend."""
+
+from arbiter.api.decisions import recommend
+from arbiter.http import lambda_handler_for
+from arbiter.ratelimit import RateLimitClass
+
+lambda_handler = lambda_handler_for(recommend.router, rate_limit=RateLimitClass.DECISIONS)

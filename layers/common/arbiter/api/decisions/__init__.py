@@ -1,0 +1,1 @@
+"""Decisions API routers (seed 002)."""

@@ -1,0 +1,91 @@
+"""Per warm instance snapshot of each tenant's decision catalog, so a warm recommend reads DynamoDB once.
+
+A snapshot holds the tenant's offers (with creatives), enabled qualification rules, contact policies and
+guardrails, the latest version of every decision flow and the learned model's outcome counters. It is
+rebuilt when older than CATALOG_CACHE_TTL_SECONDS (environment; default 10, at most 300): a change made
+through the catalog API reaches every warm instance's recommendations within that time (at once on the
+instance that made it, which drops its own snapshot). Outcome counters are refreshed on the same schedule.
+"""
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from arbiter.decisions import repository
+from arbiter.decisions.models import (
+    ContactPolicyOutput,
+    DecisionFlowOutput,
+    GuardrailOutput,
+    OfferOutput,
+    QualificationRuleOutput,
+)
+
+TTL_ENV = "CATALOG_CACHE_TTL_SECONDS"
+DEFAULT_TTL_SECONDS = 10.0
+MAX_TTL_SECONDS = 300.0
+MAX_CACHED_TENANTS = 1_000
+
+
+def ttl_seconds() -> float:
+    raw = os.environ.get(TTL_ENV)
+    try:
+        seconds = DEFAULT_TTL_SECONDS if raw is None else float(raw)
+    except ValueError:
+        return DEFAULT_TTL_SECONDS
+    return seconds if 0 <= seconds <= MAX_TTL_SECONDS else DEFAULT_TTL_SECONDS
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogSnapshot:
+    offers: tuple[OfferOutput, ...]
+    rules: tuple[QualificationRuleOutput, ...]
+    policies: tuple[ContactPolicyOutput, ...]
+    guardrails: tuple[GuardrailOutput, ...]
+    flows: dict[str, DecisionFlowOutput]
+    stats: dict[str, dict[str, int]]  # offer id -> outcome -> count
+    policy_version: str  # 16 hex chars: changes whenever a rule, policy or guardrail changes
+    loaded_at: float = field(default_factory=time.monotonic)
+
+
+_snapshots: dict[str, CatalogSnapshot] = {}
+
+
+def build_snapshot(entities: list[tuple[str, dict[str, Any]]], stats: dict[str, dict[str, int]]) -> CatalogSnapshot:
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for kind, body in entities:
+        by_kind.setdefault(kind, []).append(body)
+    governing = sorted(
+        json.dumps(body, sort_keys=True) for kind in ("RULE", "POLICY", "GUARDRAIL") for body in by_kind.get(kind, [])
+    )
+    policy_version = hashlib.sha256("\n".join(governing).encode()).hexdigest()[:16]
+    return CatalogSnapshot(
+        offers=tuple(OfferOutput.model_validate(body) for body in by_kind.get("OFFER", [])),
+        rules=tuple(r for r in map(QualificationRuleOutput.model_validate, by_kind.get("RULE", [])) if r.enabled),
+        policies=tuple(p for p in map(ContactPolicyOutput.model_validate, by_kind.get("POLICY", [])) if p.enabled),
+        guardrails=tuple(g for g in map(GuardrailOutput.model_validate, by_kind.get("GUARDRAIL", [])) if g.enabled),
+        flows={body["key"]: DecisionFlowOutput.model_validate(body) for body in by_kind.get("FLOW", [])},
+        stats=stats,
+        policy_version=policy_version,
+    )
+
+
+def snapshot(tenant_id: str) -> CatalogSnapshot:
+    cached = _snapshots.get(tenant_id)
+    if cached is not None and time.monotonic() - cached.loaded_at < ttl_seconds():
+        return cached
+    fresh = build_snapshot(repository.load_catalog(tenant_id), repository.load_outcome_stats(tenant_id))
+    if len(_snapshots) >= MAX_CACHED_TENANTS:
+        _snapshots.pop(next(iter(_snapshots)))
+    _snapshots[tenant_id] = fresh
+    return fresh
+
+
+def invalidate(tenant_id: str) -> None:
+    _snapshots.pop(tenant_id, None)
+
+
+def clear() -> None:
+    _snapshots.clear()

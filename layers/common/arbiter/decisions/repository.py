@@ -1,0 +1,315 @@
+"""DynamoDB access for decisions (key design: docs/decisions.md, "Decisions catalog and interaction keys").
+
+Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
+  offer / rule / policy / guardrail  PK=DCAT#<id>                SK=OFFER|RULE|POLICY|GUARDRAIL
+  decision flow (latest version)     PK=DFLOW#<tenant>#<key>     SK=FLOW
+  decision flow history              PK=DFLOW#<tenant>#<key>     SK=V#<version, 6 digits>
+  all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
+Interactions table (TTL `expires_at`):
+  decision log                       PK=DINT#<interactionId>     SK=DECISION
+  outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<outcome>
+  contact history                    PK=DHIST#<tenant>#<customer> SK=HISTORY
+  outcome statistics                 PK=DSTATS#<tenant>          SK=OFFER#<offerId>
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+
+from arbiter import aws
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
+from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
+from arbiter.settings import get_settings
+
+CATALOG_INDEX = "GSI1"
+
+
+def interactions_table():
+    return aws.dynamodb_resource().Table(get_settings().interactions_table)
+
+
+def catalog_partition(tenant_id: str) -> str:
+    return f"TENANT#{tenant_id}#DCATALOG"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEntity:
+    kind: str
+    id: str
+    tenant_id: str
+    body: dict[str, Any]
+    rev: int
+
+
+# --- Catalog entities ---------------------------------------------------------------------------------------
+
+
+def entity_key(kind: str, entity_id: str) -> dict[str, str]:
+    return {"PK": f"DCAT#{entity_id}", "SK": kind}
+
+
+def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, Any]) -> None:
+    aws.campaigns_table().put_item(
+        Item={
+            **entity_key(kind, entity_id),
+            "GSI1PK": catalog_partition(tenant_id),
+            "GSI1SK": f"{kind}#{entity_id}",
+            "tenant_id": tenant_id,
+            "body": json.dumps(body, separators=(",", ":")),
+            "rev": 1,
+        },
+        ConditionExpression="attribute_not_exists(PK)",
+    )
+
+
+def get_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> StoredEntity:
+    """404 when missing, 403 when it belongs to another tenant (docs/decisions.md D4)."""
+    item = aws.campaigns_table().get_item(Key=entity_key(kind, entity_id), ConsistentRead=True).get("Item")
+    if item is None:
+        raise NotFoundError(f"{label} '{entity_id}' not found")
+    if item["tenant_id"] != tenant_id:
+        raise ForbiddenError(f"{label} '{entity_id}' belongs to another tenant")
+    return StoredEntity(kind, entity_id, tenant_id, json.loads(item["body"]), int(item["rev"]))
+
+
+def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> None:
+    """Writes a new body if nobody changed the entity since it was read (rev) and it is still the tenant's."""
+    try:
+        aws.campaigns_table().update_item(
+            Key=entity_key(entity.kind, entity.id),
+            UpdateExpression="SET body = :body, rev = :next",
+            ConditionExpression="tenant_id = :tenant AND rev = :rev",
+            ExpressionAttributeValues={
+                ":body": json.dumps(body, separators=(",", ":")),
+                ":next": entity.rev + 1,
+                ":rev": entity.rev,
+                ":tenant": entity.tenant_id,
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise ConflictError(f"{label} '{entity.id}' was changed or deleted concurrently; retry") from error
+        raise
+
+
+def delete_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> None:
+    get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+    try:
+        aws.campaigns_table().delete_item(
+            Key=entity_key(kind, entity_id),
+            ConditionExpression="tenant_id = :tenant",
+            ExpressionAttributeValues={":tenant": tenant_id},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise NotFoundError(f"{label} '{entity_id}' not found") from error
+        raise
+
+
+# --- Decision flows -----------------------------------------------------------------------------------------
+
+
+def flow_key(tenant_id: str, key: str) -> dict[str, str]:
+    return {"PK": f"DFLOW#{tenant_id}#{key}", "SK": "FLOW"}
+
+
+def get_flow(tenant_id: str, key: str) -> dict[str, Any] | None:
+    item = aws.campaigns_table().get_item(Key=flow_key(tenant_id, key), ConsistentRead=True).get("Item")
+    return json.loads(item["body"]) if item else None
+
+
+def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_version: int) -> None:
+    """Latest item and history item in one transaction; the version condition serialises publishers."""
+    table = get_settings().campaigns_table
+    text = json.dumps(body, separators=(",", ":"))
+    latest = {
+        **flow_key(tenant_id, key),
+        "GSI1PK": catalog_partition(tenant_id),
+        "GSI1SK": f"FLOW#{key}",
+        "tenant_id": tenant_id,
+        "body": text,
+        "version": body["version"],
+    }
+    condition = "attribute_not_exists(PK)" if previous_version == 0 else "version = :previous"
+    put_latest: dict[str, Any] = {"TableName": table, "Item": _typed(latest), "ConditionExpression": condition}
+    if previous_version:
+        put_latest["ExpressionAttributeValues"] = {":previous": {"N": str(previous_version)}}
+    history = {"PK": f"DFLOW#{tenant_id}#{key}", "SK": f"V#{body['version']:06d}", "tenant_id": tenant_id, "body": text}
+    try:
+        aws.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {"Put": put_latest},
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": _typed(history),
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        if "ConditionalCheckFailed" in cancellation_reasons(error):
+            raise ConflictError(f"Decision flow '{key}' was published concurrently; retry") from error
+        raise
+
+
+def delete_flow(tenant_id: str, key: str) -> None:
+    """Removes the latest item (the flow stops serving); the version history stays for audit."""
+    try:
+        aws.campaigns_table().delete_item(Key=flow_key(tenant_id, key), ConditionExpression="attribute_exists(PK)")
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise NotFoundError(f"Decision flow '{key}' not found") from error
+        raise
+
+
+def _typed(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: {"N": str(value)} if isinstance(value, int) else {"S": value} for name, value in item.items()}
+
+
+# --- Whole catalog (the recommend cache) --------------------------------------------------------------------
+
+
+def load_catalog(tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, body) of every catalog entity of the tenant: one paginated Query on GSI1."""
+    items = page_all(
+        aws.campaigns_table().query,
+        IndexName=CATALOG_INDEX,
+        KeyConditionExpression=Key("GSI1PK").eq(catalog_partition(tenant_id)),
+    )
+    return [(item["GSI1SK"].split("#", 1)[0], json.loads(item["body"])) for item in items]
+
+
+def load_outcome_stats(tenant_id: str) -> dict[str, dict[str, int]]:
+    items = page_all(interactions_table().query, KeyConditionExpression=Key("PK").eq(f"DSTATS#{tenant_id}"))
+    return {
+        item["SK"].removeprefix("OFFER#"): {
+            name: int(value) for name, value in item.items() if name not in ("PK", "SK")
+        }
+        for item in items
+    }
+
+
+# --- Interactions -------------------------------------------------------------------------------------------
+
+
+def history_key(tenant_id: str, customer_id: str) -> dict[str, str]:
+    return {"PK": f"DHIST#{tenant_id}#{customer_id}", "SK": "HISTORY"}
+
+
+def get_history(tenant_id: str, customer_id: str) -> tuple[list[dict[str, Any]], int]:
+    """(events, rev) of a customer's contact history; ([], 0) for a new customer."""
+    item = interactions_table().get_item(Key=history_key(tenant_id, customer_id)).get("Item")
+    if item is None:
+        return [], 0
+    return json.loads(item["events"]), int(item["rev"])
+
+
+def put_decision(interaction_id: str, tenant_id: str, customer_id: str, body: dict[str, Any], expires_at: int) -> None:
+    interactions_table().put_item(
+        Item={
+            "PK": f"DINT#{interaction_id}",
+            "SK": "DECISION",
+            "tenant_id": tenant_id,
+            "customer_id": customer_id,
+            "body": json.dumps(body, separators=(",", ":")),
+            "expires_at": expires_at,
+        },
+        ConditionExpression="attribute_not_exists(PK)",
+    )
+
+
+def get_decision(interaction_id: str) -> dict[str, Any] | None:
+    item = interactions_table().get_item(Key={"PK": f"DINT#{interaction_id}", "SK": "DECISION"}).get("Item")
+    if item is None:
+        return None
+    return {"tenant_id": item["tenant_id"], "customer_id": item["customer_id"], **json.loads(item["body"])}
+
+
+class DuplicateOutcome(Exception):
+    """This (interaction, offer, outcome) was already recorded."""
+
+
+class HistoryChanged(Exception):
+    """Another writer updated the customer's contact history since it was read."""
+
+
+def record_outcome(
+    *,
+    tenant_id: str,
+    interaction_id: str,
+    customer_id: str,
+    offer_id: str,
+    outcome: str,
+    marker: dict[str, Any],
+    events: list[dict[str, Any]],
+    history_rev: int,
+    value_micros: int,
+    expires_at: int,
+) -> None:
+    """One transaction: the idempotency marker (new), the contact history (unchanged since read) and the
+    offer's outcome counters. Either all three happen or none."""
+    settings = get_settings()
+    table = settings.interactions_table
+    history = history_key(tenant_id, customer_id)
+    history_condition = "attribute_not_exists(PK)" if history_rev == 0 else "rev = :rev"
+    put_history: dict[str, Any] = {
+        "TableName": table,
+        "Item": {
+            "PK": {"S": history["PK"]},
+            "SK": {"S": history["SK"]},
+            "events": {"S": json.dumps(events, separators=(",", ":"))},
+            "rev": {"N": str(history_rev + 1)},
+            "expires_at": {"N": str(expires_at)},
+        },
+        "ConditionExpression": history_condition,
+    }
+    if history_rev:
+        put_history["ExpressionAttributeValues"] = {":rev": {"N": str(history_rev)}}
+    try:
+        aws.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            "PK": {"S": f"DINT#{interaction_id}"},
+                            "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"},
+                            "body": {"S": json.dumps(marker, separators=(",", ":"))},
+                            "expires_at": {"N": str(expires_at)},
+                        },
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+                {"Put": put_history},
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": f"DSTATS#{tenant_id}"}, "SK": {"S": f"OFFER#{offer_id}"}},
+                        "UpdateExpression": "ADD #outcome :one, value_micros :value",
+                        "ExpressionAttributeNames": {"#outcome": outcome},
+                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        reasons = cancellation_reasons(error)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise DuplicateOutcome from error
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise HistoryChanged from error
+        raise
+
+
+def get_outcome_marker(interaction_id: str, offer_id: str, outcome: str) -> dict[str, Any] | None:
+    item = (
+        interactions_table()
+        .get_item(Key={"PK": f"DINT#{interaction_id}", "SK": f"OUTCOME#{offer_id}#{outcome}"})
+        .get("Item")
+    )
+    return json.loads(item["body"]) if item else None

@@ -1,0 +1,82 @@
+"""/api/v1/respond: record an outcome of a decision once, in the contact history and the model statistics."""
+
+from arbiter import clock
+from arbiter.auth.models import Principal
+from arbiter.decisions import repository
+from arbiter.decisions.api_models import RespondInput, RespondOutput
+from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+
+HISTORY_MAX_EVENTS = 500
+HISTORY_MAX_AGE_SECONDS = 90 * 86_400
+RETRIES = 3
+
+
+def respond(principal: Principal, request: RespondInput) -> RespondOutput:
+    decision = repository.get_decision(request.interaction_id)
+    if decision is None:
+        raise NotFoundError(f"Interaction '{request.interaction_id}' not found")
+    if decision["tenant_id"] != principal.tenant_id:
+        raise ForbiddenError(f"Interaction '{request.interaction_id}' belongs to another tenant")
+    served = [offer for offer in decision["offers"] if offer["offerId"] == request.offer_id]
+    if not served:
+        raise BadRequestError(f"Offer '{request.offer_id}' was not part of interaction '{request.interaction_id}'")
+    creative_id = request.creative_id or served[0]["creativeId"]
+    if not any(offer["creativeId"] == creative_id for offer in served):
+        raise BadRequestError(f"Creative '{creative_id}' was not served with offer '{request.offer_id}'")
+    try:
+        moment = clock.parse_iso(request.timestamp) if request.timestamp else clock.now()
+    except ValueError as error:
+        raise BadRequestError("timestamp must be an ISO 8601 date-time") from error
+    now = int(clock.now().timestamp())
+    at = min(int(moment.timestamp()), now)  # a client clock ahead of ours must not extend a cooldown
+    served_offer = served[0]
+    event = {
+        "o": request.offer_id,
+        "c": creative_id,
+        "k": served_offer.get("category"),
+        "ch": served_offer.get("channelType"),
+        "t": request.outcome.value,
+        "ts": at,
+        "i": request.interaction_id,
+    }
+    timestamp = clock.isoformat(moment)
+    marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
+    for _ in range(RETRIES):
+        events, rev = repository.get_history(principal.tenant_id, decision["customer_id"])
+        kept = [e for e in events if e["ts"] > now - HISTORY_MAX_AGE_SECONDS][-(HISTORY_MAX_EVENTS - 1) :]
+        try:
+            repository.record_outcome(
+                tenant_id=principal.tenant_id,
+                interaction_id=request.interaction_id,
+                customer_id=decision["customer_id"],
+                offer_id=request.offer_id,
+                outcome=request.outcome.value,
+                marker=marker,
+                events=[*kept, event],
+                history_rev=rev,
+                value_micros=round(request.value * 1_000_000),
+                expires_at=now + HISTORY_MAX_AGE_SECONDS,
+            )
+        except repository.DuplicateOutcome:
+            first = (
+                repository.get_outcome_marker(request.interaction_id, request.offer_id, request.outcome.value) or marker
+            )
+            return RespondOutput(
+                interaction_id=request.interaction_id,
+                offer_id=request.offer_id,
+                creative_id=first["creativeId"],
+                outcome=request.outcome,
+                recorded=False,
+                timestamp=first["timestamp"],
+            )
+        except repository.HistoryChanged:
+            continue
+        return RespondOutput(
+            interaction_id=request.interaction_id,
+            offer_id=request.offer_id,
+            creative_id=creative_id,
+            outcome=request.outcome,
+            recorded=True,
+            timestamp=timestamp,
+        )
+    raise ConflictError("The customer's contact history is being updated concurrently; retry")

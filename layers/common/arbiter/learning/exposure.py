@@ -1,0 +1,44 @@
+"""Shown offers and their outcomes, including the ones that never get one.
+
+A recommendation shows offers; each shown offer (an exposure) gets exactly one final outcome: `converted` or
+`dismissed` when the game reports it, or `expired` when no report came within the expiry window
+(DEFAULT_EXPIRY_WINDOW, 24 h: an offer a player has not bought a day after seeing it counts as not bought).
+Expired exposures teach the model the same thing as a dismissal. A conversion reported after the window is
+still applied (late conversion): the model then holds one negative and one positive for that exposure, a small
+bias we accept rather than dropping a purchase.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from arbiter.learning.features import Feature, OfferFeatures, pair_features
+
+DEFAULT_EXPIRY_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class Exposure:
+    """One offer shown in one recommendation, with what is needed to rebuild its features at feedback time
+    (the offer's price and grants as they were when shown, the request's context features and gap match)."""
+
+    interaction_id: str
+    offer: OfferFeatures
+    context: tuple[str, ...]
+    gap_match: bool
+    shown_at: datetime
+    outcome: str | None = None
+
+    def features(self) -> list[Feature]:
+        return pair_features(self.context, self.offer, self.gap_match)
+
+
+def overdue(exposures: Iterable[Exposure], now: datetime, window: timedelta = DEFAULT_EXPIRY_WINDOW) -> list[Exposure]:
+    """The exposures with no outcome whose window has passed: they are to be resolved as `expired`."""
+    return [exposure for exposure in exposures if exposure.outcome is None and exposure.shown_at + window <= now]
+
+
+def allowed_transition(current: str | None, reported: str) -> bool:
+    """Whether a reported outcome may be recorded over the current one: only a first outcome, or a late
+    conversion over `expired`. Anything else (a retry, a dismissal after a purchase) changes nothing."""
+    return current is None or (current == "expired" and reported == "converted")

@@ -1,0 +1,125 @@
+"""Features of one (player context, offer) pair for the offers learner.
+
+The model is a logistic regression over sparse, named features (docs/decisions.md, "Offers learner"):
+
+- context features come from `session_context` (level and minutes_played in log2 bands, segment, and up to
+  MAX_EXTRA_CONTEXT_KEYS other scalar keys, in sorted key order: numbers banded, booleans as values, strings
+  hashed into STRING_BUCKETS buckets) and are the same for every offer in a request;
+- offer descriptors are the offer's id, its price band and the items/categories it grants;
+- the pair's features are a bias, ln(price) (a real value), each descriptor, each context feature, every
+  context x descriptor cross (what personalizes), and the inventory-gap match (alone and per offer).
+
+Names are plain strings (they are the model's keys in DynamoDB), bounded in length so an item stays small.
+"""
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from hashlib import blake2b
+
+MAX_EXTRA_CONTEXT_KEYS = 8
+# Free-form strings (segment, extra keys) are hashed into this many buckets per key, so a game sending a
+# high-cardinality value (a session id) cannot grow the model without bound.
+STRING_BUCKETS = 128
+MAX_NAME_PART = 48
+MAX_GRANT_DESCRIPTORS = 4
+
+# Feature kinds: each has its own prior (arbiter.learning.model.PRIORS).
+BIAS = "bias"
+LOG_PRICE = "log_price"
+GAP = "gap"
+OFFER = "offer"
+CONTEXT = "context"
+CROSS = "cross"
+GAP_OFFER = "gap_offer"
+
+_WELL_KNOWN_KEYS = ("level", "minutes_played", "segment")
+
+
+@dataclass(frozen=True, slots=True)
+class OfferFeatures:
+    """What the learner needs to know about an offer: its id, price and what it grants."""
+
+    offer_id: str
+    price_usd: float
+    grants: tuple[str, ...] = ()
+
+    def descriptors(self) -> tuple[str, ...]:
+        grants = sorted({_clip(grant) for grant in self.grants})[:MAX_GRANT_DESCRIPTORS]
+        return (f"o={_clip(self.offer_id)}", f"pb={price_band(self.price_usd)}", *(f"g={g}" for g in grants))
+
+    def matches_gaps(self, gaps: frozenset[str]) -> bool:
+        return any(grant in gaps for grant in self.grants)
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    name: str
+    kind: str
+    value: float = 1.0
+
+
+def _clip(text: str) -> str:
+    return str(text)[:MAX_NAME_PART]
+
+
+def band(value: float) -> int:
+    """log2 band of a non-negative number: 0 -> 0, 1 -> 1, 2-3 -> 2, 4-7 -> 3, ...; negatives -> -1."""
+    if value != value or value < 0:  # NaN or negative
+        return -1
+    return min(int(value), 2**40).bit_length()
+
+
+def price_band(price_usd: float) -> int:
+    """Prices in half-octaves: 0.99 and 1.99 differ, 9.99 and 10.99 do not."""
+    return round(2 * math.log2(max(price_usd, 0.01)))
+
+
+def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
+    """The request's context features, sorted and deduplicated (deterministic for a given context)."""
+    names: set[str] = set()
+    level = session_context.get("level")
+    if _is_number(level):
+        names.add(f"lvl={band(float(level))}")
+    minutes = session_context.get("minutes_played")
+    if _is_number(minutes):
+        names.add(f"min={band(float(minutes))}")
+    segment = session_context.get("segment")
+    if isinstance(segment, str):
+        names.add(f"seg={string_bucket(segment)}")
+    extra_keys = sorted(key for key in session_context if key not in _WELL_KNOWN_KEYS)[:MAX_EXTRA_CONTEXT_KEYS]
+    for key in extra_keys:
+        value = session_context[key]
+        if isinstance(value, bool):
+            names.add(f"x:{_clip(key)}={str(value).lower()}")
+        elif _is_number(value):
+            names.add(f"x:{_clip(key)}#{band(float(value))}")
+        elif isinstance(value, str):
+            names.add(f"x:{_clip(key)}={string_bucket(value)}")
+        # Nested objects and lists carry no feature: their meaning is game-specific.
+    return tuple(sorted(names))
+
+
+def string_bucket(value: str) -> str:
+    digest = blake2b(value.strip().lower().encode(), digest_size=4).digest()
+    return f"h{int.from_bytes(digest, 'little') % STRING_BUCKETS}"
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def normalize_gaps(inventory_gaps: Iterable[str]) -> frozenset[str]:
+    return frozenset(str(gap) for gap in inventory_gaps)
+
+
+def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: bool) -> list[Feature]:
+    """Every feature of showing `offer` in `context`."""
+    descriptors = offer.descriptors()
+    features = [Feature("bias", BIAS), Feature("lp", LOG_PRICE, math.log(max(offer.price_usd, 0.01)))]
+    features += [Feature(d, OFFER) for d in descriptors]
+    features += [Feature(c, CONTEXT) for c in context]
+    features += [Feature(f"{c}|{d}", CROSS) for c in context for d in descriptors]
+    if gap_match:
+        features += [Feature("gap", GAP), Feature(f"gap|{descriptors[0]}", GAP_OFFER)]
+    return features

@@ -1,0 +1,345 @@
+"""The offers learner's state in DynamoDB (interactions table) and the recommendation log it learns from.
+
+Items (interactions table, PK/SK):
+- model:  `OFFERMODEL#<game_id>` / group. A feature lives in the item of its group: `S` (bias, ln price, gap
+  match, context main effects), `O#<offer_id>` (the offer's intercept, its gap match and every context x offer
+  cross), `P#<price band>` and `G#<grant>` (their main effects and context crosses). Each feature has two number
+  attributes, `q:<name>` and `e:<name>` - precision and eta added since the prior (a missing one is the prior)
+  - and each item counts its `updates`. No `expires_at`: model items never expire.
+- recommendation log: `OFFERRECS#<game_id>#<player_id>` / `REC#<shown_at>#<interaction_id>`, one item per
+  recommendation: the context features, the shown offers as they were (price, grants, gap match, rank) and an
+  `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
+
+No lost updates: one outcome is one TransactWriteItems - the log item's `outcomes.<offer>` is set under a
+condition (a first outcome, or `converted` over `expired`), which makes a retried report a no-op, and the
+model items get `ADD` of the update's natural-parameter deltas. ADD commutes, so concurrent feedback is
+summed, never overwritten; a transaction that collides with another is retried. A delta is computed from the
+cached model (at most MODEL_CACHE_TTL_SECONDS old): concurrent updates are all kept, each computed from a
+slightly older posterior (the usual bounded-staleness approximation of asynchronous learners).
+
+Reads: `load_model` keeps each game's model in memory for MODEL_CACHE_TTL_SECONDS (5 s) and adds this
+instance's own updates to it as it writes them, so a warm recommend reads nothing from DynamoDB for the model;
+a refresh is one Query (paginated past 1 MB).
+"""
+
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from botocore.exceptions import ClientError
+
+from arbiter import aws, clock
+from arbiter.dynamo import cancellation_reasons, page_all
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
+from arbiter.learning.features import OfferFeatures
+from arbiter.learning.model import FeatureStats, ModelState, outcome_converted, posterior_update
+from arbiter.settings import get_settings
+
+MODEL_CACHE_TTL_SECONDS = 5.0
+LOG_RETENTION = timedelta(days=30)
+# A transaction holds the log item plus at most 1 + 1 + 1 + MAX_GRANT_DESCRIPTORS model items (S, O#, P#, G#).
+_MAX_TRANSACTION_ATTEMPTS = 8
+_MAX_OUTCOME_RACES = 3
+
+
+class FeedbackStatus:
+    APPLIED = "applied"  # the outcome was recorded and the model updated
+    DUPLICATE = "duplicate"  # that offer's outcome was already final (a retry): nothing changed
+    UNMATCHED = "unmatched"  # the offer was never recommended to this player (or the log expired)
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackResult:
+    status: str
+    interaction_id: str | None = None
+    previous_outcome: str | None = None
+    deltas: dict[str, FeatureStats] | None = None
+
+
+class StoreContended(Exception):
+    """The model items stayed contended through every retry; the caller may answer 503 and let the game retry."""
+
+
+def _table() -> str:
+    return get_settings().interactions_table
+
+
+def _model_pk(game_id: str) -> str:
+    return f"OFFERMODEL#{game_id}"
+
+
+def _log_pk(game_id: str, player_id: str) -> str:
+    return f"OFFERRECS#{game_id}#{player_id}"
+
+
+def feature_group(name: str) -> str:
+    """The model item a feature is stored in (its last descriptor decides)."""
+    last = name.rsplit("|", 1)[-1]
+    for prefix, group in (("o=", "O#"), ("pb=", "P#"), ("g=", "G#")):
+        if last.startswith(prefix):
+            return group + last[len(prefix) :]
+    return "S"
+
+
+def _number(value: float) -> dict[str, str]:
+    # 12 significant digits: far inside DynamoDB's 38-digit precision and exponent range.
+    return {"N": "0" if abs(value) < 1e-12 else f"{value:.12g}"}
+
+
+# ---- model reads (cached) ----------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _CachedModel:
+    state: ModelState
+    loaded_at: float
+
+
+_cache: dict[str, _CachedModel] = {}
+_cache_lock = threading.Lock()
+
+
+def forget_models() -> None:
+    """Drop every cached model (tests; a new instance starts this way)."""
+    with _cache_lock:
+        _cache.clear()
+
+
+def read_model(game_id: str) -> ModelState:
+    """The game's model straight from DynamoDB (one Query, paginated)."""
+    items = page_all(
+        aws.dynamodb_client().query,
+        TableName=_table(),
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": _model_pk(game_id)}},
+    )
+    state = ModelState()
+    for item in items:
+        for attribute, value in item.items():
+            if attribute.startswith("q:"):
+                state.stats.setdefault(attribute[2:], FeatureStats()).precision_delta = float(value["N"])
+            elif attribute.startswith("e:"):
+                state.stats.setdefault(attribute[2:], FeatureStats()).eta_delta = float(value["N"])
+    return state
+
+
+def load_model(game_id: str, max_age_seconds: float = MODEL_CACHE_TTL_SECONDS) -> ModelState:
+    """The game's model, from memory when it is younger than `max_age_seconds`."""
+    now = time.monotonic()
+    with _cache_lock:
+        cached = _cache.get(game_id)
+        if cached is not None and now - cached.loaded_at < max_age_seconds:
+            return cached.state
+    state = read_model(game_id)
+    with _cache_lock:
+        _cache[game_id] = _CachedModel(state, now)
+    return state
+
+
+def _add_to_cache(game_id: str, deltas: dict[str, FeatureStats]) -> None:
+    with _cache_lock:
+        cached = _cache.get(game_id)
+        if cached is not None:
+            cached.state.apply(deltas)
+
+
+# ---- recommendation log --------------------------------------------------------------------------------------
+
+
+def _offer_to_item(exposure: Exposure, rank: int) -> dict:
+    return {
+        "M": {
+            "price": _number(exposure.offer.price_usd),
+            "grants": {"L": [{"S": grant} for grant in exposure.offer.grants]},
+            "gap": {"BOOL": exposure.gap_match},
+            "rank": {"N": str(rank)},
+        }
+    }
+
+
+def _shown_at_key(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def record_recommendation(game_id: str, player_id: str, exposures: list[Exposure]) -> None:
+    """Log one recommendation (its exposures share interaction id, context and time): one PutItem."""
+    if not exposures:
+        return
+    first = exposures[0]
+    item = {
+        "PK": {"S": _log_pk(game_id, player_id)},
+        "SK": {"S": f"REC#{_shown_at_key(first.shown_at)}#{first.interaction_id}"},
+        "interaction_id": {"S": first.interaction_id},
+        "shown_at": {"S": _shown_at_key(first.shown_at)},
+        "context": {"L": [{"S": name} for name in first.context]},
+        "offers": {"M": {e.offer.offer_id: _offer_to_item(e, rank) for rank, e in enumerate(exposures, start=1)}},
+        "outcomes": {"M": {}},
+        "expires_at": {"N": str(int((first.shown_at + LOG_RETENTION).timestamp()))},
+    }
+    aws.dynamodb_client().put_item(TableName=_table(), Item=item, ConditionExpression="attribute_not_exists(PK)")
+
+
+def _exposures_of(item: dict) -> list[Exposure]:
+    shown_at = clock.parse_iso(item["shown_at"]["S"])
+    context = tuple(value["S"] for value in item["context"]["L"])
+    outcomes = {offer_id: value["S"] for offer_id, value in item.get("outcomes", {}).get("M", {}).items()}
+    exposures = []
+    for offer_id, value in item["offers"]["M"].items():
+        offer = value["M"]
+        exposures.append(
+            Exposure(
+                interaction_id=item["interaction_id"]["S"],
+                offer=OfferFeatures(
+                    offer_id=offer_id,
+                    price_usd=float(offer["price"]["N"]),
+                    grants=tuple(grant["S"] for grant in offer["grants"]["L"]),
+                ),
+                context=context,
+                gap_match=offer["gap"]["BOOL"],
+                shown_at=shown_at,
+                outcome=outcomes.get(offer_id),
+            )
+        )
+    return exposures
+
+
+def latest_exposure(game_id: str, player_id: str, offer_id: str) -> tuple[Exposure, str] | None:
+    """The player's most recent exposure to the offer and its log item's sort key, or None."""
+    kwargs = {
+        "TableName": _table(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :rec)",
+        "FilterExpression": "attribute_exists(offers.#offer)",
+        "ExpressionAttributeNames": {"#offer": offer_id},
+        "ExpressionAttributeValues": {":pk": {"S": _log_pk(game_id, player_id)}, ":rec": {"S": "REC#"}},
+        "ScanIndexForward": False,
+    }
+    client = aws.dynamodb_client()
+    while True:
+        page = client.query(**kwargs)
+        for item in page.get("Items", []):
+            for exposure in _exposures_of(item):
+                if exposure.offer.offer_id == offer_id:
+                    return exposure, item["SK"]["S"]
+        if "LastEvaluatedKey" not in page:
+            return None
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def player_exposures(game_id: str, player_id: str) -> list[tuple[Exposure, str]]:
+    """Every logged exposure of the player (newest first) with its log item's sort key."""
+    items = page_all(
+        aws.dynamodb_client().query,
+        TableName=_table(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :rec)",
+        ExpressionAttributeValues={":pk": {"S": _log_pk(game_id, player_id)}, ":rec": {"S": "REC#"}},
+        ScanIndexForward=False,
+    )
+    return [(exposure, item["SK"]["S"]) for item in items for exposure in _exposures_of(item)]
+
+
+# ---- outcomes -> model updates ---------------------------------------------------------------------------
+
+
+def _transaction(
+    game_id: str, player_id: str, sort_key: str, exposure: Exposure, outcome: str, deltas: dict[str, FeatureStats]
+) -> list[dict]:
+    table = _table()
+    condition = "attribute_not_exists(outcomes.#offer)"
+    values: dict[str, dict] = {":outcome": {"S": outcome}}
+    if exposure.outcome is not None:
+        condition = "outcomes.#offer = :current"
+        values[":current"] = {"S": exposure.outcome}
+    items = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"PK": {"S": _log_pk(game_id, player_id)}, "SK": {"S": sort_key}},
+                "UpdateExpression": "SET outcomes.#offer = :outcome",
+                "ConditionExpression": condition,
+                "ExpressionAttributeNames": {"#offer": exposure.offer.offer_id},
+                "ExpressionAttributeValues": values,
+            }
+        }
+    ]
+    groups: dict[str, dict[str, FeatureStats]] = {}
+    for name, delta in deltas.items():
+        groups.setdefault(feature_group(name), {})[name] = delta
+    for group, members in sorted(groups.items()):
+        names: dict[str, str] = {}
+        adds = ["updates :one"]
+        group_values: dict[str, dict] = {":one": {"N": "1"}}
+        for index, (name, delta) in enumerate(sorted(members.items())):
+            names[f"#q{index}"], names[f"#e{index}"] = f"q:{name}", f"e:{name}"
+            group_values[f":q{index}"] = _number(delta.precision_delta)
+            group_values[f":e{index}"] = _number(delta.eta_delta)
+            adds += [f"#q{index} :q{index}", f"#e{index} :e{index}"]
+        items.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"PK": {"S": _model_pk(game_id)}, "SK": {"S": group}},
+                    "UpdateExpression": "ADD " + ", ".join(adds),
+                    "ExpressionAttributeNames": names,
+                    "ExpressionAttributeValues": group_values,
+                }
+            }
+        )
+    return items
+
+
+def _resolve(game_id: str, player_id: str, exposure: Exposure, sort_key: str, outcome: str) -> FeedbackResult | None:
+    """Record `outcome` for the exposure and update the model, or None when its outcome changed meanwhile."""
+    deltas = posterior_update(load_model(game_id), exposure.features(), outcome_converted(outcome))
+    items = _transaction(game_id, player_id, sort_key, exposure, outcome, deltas)
+    client = aws.dynamodb_client()
+    for attempt in range(_MAX_TRANSACTION_ATTEMPTS):
+        try:
+            client.transact_write_items(TransactItems=items)
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if reasons and reasons[0] == "ConditionalCheckFailed":
+                return None
+            if "TransactionConflict" not in reasons and error.response["Error"]["Code"] != "TransactionConflict":
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))  # jitter, not security
+            continue
+        _add_to_cache(game_id, deltas)
+        return FeedbackResult(FeedbackStatus.APPLIED, exposure.interaction_id, exposure.outcome, deltas)
+    raise StoreContended(f"model of game {game_id} stayed contended")
+
+
+def report_outcome(game_id: str, player_id: str, offer_id: str, outcome: str) -> FeedbackResult:
+    """Apply a reported outcome to the player's most recent exposure to the offer, exactly once."""
+    outcome_converted(outcome)  # validates
+    for _ in range(_MAX_OUTCOME_RACES):
+        found = latest_exposure(game_id, player_id, offer_id)
+        if found is None:
+            return FeedbackResult(FeedbackStatus.UNMATCHED)
+        exposure, sort_key = found
+        if not allowed_transition(exposure.outcome, outcome):
+            return FeedbackResult(FeedbackStatus.DUPLICATE, exposure.interaction_id, exposure.outcome)
+        result = _resolve(game_id, player_id, exposure, sort_key, outcome)
+        if result is not None:
+            return result
+    # Outcomes kept changing under us: another report for the same exposure won; ours is the retry.
+    return FeedbackResult(FeedbackStatus.DUPLICATE)
+
+
+def expire_overdue(
+    game_id: str, player_id: str, now: datetime | None = None, window: timedelta = DEFAULT_EXPIRY_WINDOW
+) -> int:
+    """Resolve the player's exposures older than `window` that have no outcome as `expired`; returns how many.
+
+    Call it when a player is seen (a recommend or feedback already touching their log) or from a sweep.
+    """
+    moment = now or clock.now()
+    found = player_exposures(game_id, player_id)
+    sort_keys = {(e.interaction_id, e.offer.offer_id): key for e, key in found}
+    expired = 0
+    for exposure in overdue([e for e, _ in found], moment, window):
+        sort_key = sort_keys[(exposure.interaction_id, exposure.offer.offer_id)]
+        if _resolve(game_id, player_id, exposure, sort_key, "expired"):
+            expired += 1
+    return expired

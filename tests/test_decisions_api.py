@@ -1,0 +1,449 @@
+"""Decisions API (seed 002): catalog through the API, recommend, respond, and contact policies in effect."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from arbiter import clock, ratelimit
+from arbiter.decisions import cache
+from arbiter.ratelimit import RateLimitClass
+
+TENANT = "tenant-a"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_catalog_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def headers(tenant: str = TENANT) -> dict[str, str]:
+    return {"X-Tenant-Id": tenant}
+
+
+def post(api, key, path, body, tenant=TENANT):
+    return api.post(path, key=key, json=body, headers=headers(tenant))
+
+
+SEED_BODY = {
+    "customerId": "CUST001",
+    "channel": "web",
+    "placement": "hero_banner",
+    "limit": 3,
+    "segments": ["high_value"],
+    "attributes": {"tier": "gold"},
+}
+
+
+def creative(name, placement="hero_banner", channel="web", **extra):
+    return {
+        "name": name,
+        "channelType": channel,
+        "channelName": "Website",
+        "placement": placement,
+        "templateType": "web_banner",
+        "content": {"headline": name},
+        **extra,
+    }
+
+
+def seed_catalog(api, key):
+    platinum = post(
+        api,
+        key,
+        "/api/v1/offers",
+        {
+            "name": "Platinum Card",
+            "category": "Credit Cards",
+            "subCategory": "Premium",
+            "priority": 90,
+            "expiresAt": "2030-06-30T00:00:00Z",
+            "creatives": [
+                creative("Platinum hero", personalization={"greeting": "Hi {{tier}} member"}),
+                creative("Platinum side", placement="sidebar"),
+            ],
+        },
+    )
+    assert platinum.status == 201, platinum.body
+    gold = post(
+        api,
+        key,
+        "/api/v1/offers",
+        {
+            "name": "Gold Loan",
+            "category": "Loans",
+            "priority": 70,
+            "creatives": [creative("Gold hero"), creative("Gold side", placement="sidebar")],
+        },
+    ).json()
+    premium_only = post(
+        api,
+        key,
+        "/api/v1/offers",
+        {
+            "name": "Premium Lounge",
+            "category": "Travel",
+            "priority": 95,
+            "creatives": [creative("Lounge hero")],
+        },
+    ).json()
+    rule = post(
+        api,
+        key,
+        "/api/v1/qualification-rules",
+        {
+            "name": "Lounge needs premium",
+            "type": "segment_required",
+            "segments": ["premium"],
+            "appliesTo": {"offerIds": [premium_only["id"]]},
+        },
+    )
+    assert rule.status == 201, rule.body
+    policy = post(
+        api,
+        key,
+        "/api/v1/contact-policies",
+        {
+            "name": "1 day after dismiss",
+            "type": "cooldown",
+            "scope": "offer",
+            "durationSeconds": 86400,
+            "triggerOutcomes": ["dismiss"],
+        },
+    )
+    assert policy.status == 201, policy.body
+    flow = post(api, key, "/api/v1/decision-flows", {"key": "default-flow", "name": "Default", "isDefault": True})
+    assert flow.status == 201, flow.body
+    return platinum.json(), gold, premium_only, rule.json(), policy.json()
+
+
+def test_seed_curl_then_dismiss_then_cooldown_drops_the_offer(api, tenant_key):
+    # Given a catalog created through the API
+    platinum, gold, lounge, rule, policy = seed_catalog(api, tenant_key)
+    # When the seed's cURL body is sent
+    first = post(api, tenant_key, "/api/v1/recommend", SEED_BODY)
+    # Then the V1 response has every documented field, best offer first
+    assert first.status == 200, first.body
+    body = first.json()
+    for field in (
+        "interactionId",
+        "customerId",
+        "sessionId",
+        "decisionFlowKey",
+        "decisionFlowVersion",
+        "experimentVariant",
+        "timestamp",
+        "channel",
+        "placement",
+        "policyVersion",
+        "locale",
+        "currency",
+        "count",
+        "decisions",
+    ):
+        assert field in body, field
+    assert "debugTrace" not in body
+    assert body["decisionFlowKey"] == "default-flow" and body["decisionFlowVersion"] == 1
+    assert body["experimentVariant"] == "champion"
+    assert [d["offerId"] for d in body["decisions"]] == [platinum["id"], gold["id"]]
+    top = body["decisions"][0]
+    for field in (
+        "rank",
+        "score",
+        "creativeId",
+        "creativeName",
+        "offerId",
+        "offerName",
+        "category",
+        "subCategory",
+        "channelType",
+        "channelName",
+        "placement",
+        "templateType",
+        "content",
+        "personalization",
+        "abTestVariant",
+        "weight",
+        "priority",
+        "constraints",
+        "expiresAt",
+        "metadata",
+        "scoreExplanation",
+    ):
+        assert field in top, field
+    assert top["placement"] == "hero_banner"
+    assert top["personalization"] == {"greeting": "Hi gold member"}
+    assert top["scoreExplanation"]["method"] == "priority_weighted"
+    assert top["score"] == pytest.approx(0.9)
+
+    # When the customer dismisses the top offer
+    dismissed = post(
+        api,
+        tenant_key,
+        "/api/v1/respond",
+        {"interactionId": body["interactionId"], "offerId": platinum["id"], "outcome": "dismiss"},
+    )
+    assert dismissed.status == 200, dismissed.body
+    assert dismissed.json()["recorded"] is True
+    again = post(
+        api,
+        tenant_key,
+        "/api/v1/respond",
+        {"interactionId": body["interactionId"], "offerId": platinum["id"], "outcome": "dismiss"},
+    )
+    assert again.status == 200 and again.json()["recorded"] is False
+
+    # Then the next decision drops it under the cooldown, and debug says why
+    second = post(api, tenant_key, "/api/v1/recommend", {**SEED_BODY, "debug": True}).json()
+    assert [d["offerId"] for d in second["decisions"]] == [gold["id"]]
+    trace = second["debugTrace"]
+    assert trace["totalCandidates"] == 3
+    assert trace["afterQualification"] == 2
+    assert trace["afterContactPolicy"] == 1
+    assert trace["policyVersion"] == second["policyVersion"]
+    assert {"offerId": lounge["id"], "reason": "segment_required: missing 'premium'", "policyId": rule["id"]} in trace[
+        "qualificationReasons"
+    ]
+    cooled = [r for r in trace["contactPolicyReasons"] if r["offerId"] == platinum["id"]]
+    assert cooled and cooled[0]["policyId"] == policy["id"] and cooled[0]["reason"].startswith("cooldown after dismiss")
+    assert trace["featureContributions"][0]["offerId"] == gold["id"]
+    assert trace["topScores"][0]["offerId"] == gold["id"]
+
+
+def test_multi_placement_deduplicate_returns_no_offer_twice(api, tenant_key):
+    seed_catalog(api, tenant_key)
+    request = {
+        "customerId": "C2",
+        "channel": "web",
+        "deduplicate": True,
+        "placements": [{"placementId": "hero_banner", "limit": 2}, {"placementId": "sidebar", "limit": 2}],
+    }
+    response = post(api, tenant_key, "/api/v1/recommend", request)
+    assert response.status == 200, response.body
+    body = response.json()
+    assert set(body) >= {"placements", "customerId", "requestId", "timestamp"}
+    hero = [o["offerId"] for o in body["placements"]["hero_banner"]["offers"]]
+    side = [o["offerId"] for o in body["placements"]["sidebar"]["offers"]]
+    assert len(hero) == 2 and not set(hero) & set(side)
+    assert body["placements"]["hero_banner"]["offers"][0]["creative"]["placement"] == "hero_banner"
+    # Without deduplicate the sidebar repeats the hero's offers
+    plain = post(api, tenant_key, "/api/v1/recommend", {**request, "deduplicate": False}).json()
+    assert plain["placements"]["sidebar"]["count"] == 2
+    assert {o["offerId"] for o in plain["placements"]["sidebar"]["offers"]} == set(hero)
+
+
+def test_get_recommend_is_flat_without_interaction_fields(api, tenant_key):
+    seed_catalog(api, tenant_key)
+    response = api.get(
+        "/api/v1/recommend?customerId=CUST001&channel=web&placement=hero_banner&limit=5&debug=true",
+        key=tenant_key,
+        headers=headers(),
+    )
+    assert response.status == 200, response.body
+    body = response.json()
+    assert not {"interactionId", "sessionId", "locale", "currency"} & set(body)
+    assert body["count"] == 2 and "debugTrace" in body
+
+
+def test_error_codes(api, tenant_key, other_tenant_key):
+    url = "/api/v1/recommend"
+    assert api.post(url, json=SEED_BODY).status == 401  # no key, no tenant
+    assert api.post(url, key=tenant_key, json=SEED_BODY).status == 401  # no X-Tenant-Id
+    assert api.post(url, key=tenant_key, json=SEED_BODY, headers=headers("tenant-b")).status == 401  # wrong tenant
+    assert api.post(url, key="ak_wrong", json=SEED_BODY, headers=headers()).status == 401
+    bad_json = api.post(url, key=tenant_key, body="{nope", headers=headers())
+    assert bad_json.status == 400 and "JSON" in bad_json.json()["detail"]
+    bad_session = post(api, tenant_key, url, {**SEED_BODY, "sessionId": "has spaces!"})
+    assert bad_session.status in (400, 422) and "sessionId" in bad_session.json()["detail"]
+    too_long = post(api, tenant_key, url, {**SEED_BODY, "sessionId": "a" * 65})
+    assert too_long.status in (400, 422)
+    assert post(api, tenant_key, url, {**SEED_BODY, "limit": 51}).status == 422
+    text = api.post(
+        url, key=tenant_key, body='{"customerId": "x"}', headers={**headers(), "Content-Type": "text/plain"}
+    )
+    assert text.status == 415 and text.json()["detail"]
+    assert post(api, tenant_key, url, {**SEED_BODY, "decisionFlowKey": "missing"}).status == 404
+    # respond: unknown and foreign interactions
+    unknown = post(
+        api, tenant_key, "/api/v1/respond", {"interactionId": "nope", "offerId": "off_x", "outcome": "click"}
+    )
+    assert unknown.status == 404
+    post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]})
+    decision = post(api, tenant_key, url, SEED_BODY).json()
+    foreign = post(
+        api,
+        other_tenant_key,
+        "/api/v1/respond",
+        {
+            "interactionId": decision["interactionId"],
+            "offerId": decision["decisions"][0]["offerId"],
+            "outcome": "click",
+        },
+        tenant="tenant-b",
+    )
+    assert foreign.status == 403
+    bad_outcome = post(
+        api,
+        tenant_key,
+        "/api/v1/respond",
+        {"interactionId": decision["interactionId"], "offerId": decision["decisions"][0]["offerId"], "outcome": "love"},
+    )
+    assert bad_outcome.status == 422
+
+
+def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "category": "X"}).json()
+    path = f"/api/v1/offers/{offer['id']}"
+    assert api.get(path, key=tenant_key, headers=headers()).json()["name"] == "A"
+    assert api.get(path, key=other_tenant_key, headers=headers("tenant-b")).status == 403
+    assert api.get("/api/v1/offers/off_missing", key=tenant_key, headers=headers()).status == 404
+    updated = api.put(path, key=tenant_key, json={"name": "B", "priority": 10}, headers=headers())
+    assert updated.status == 200 and updated.json()["name"] == "B"
+    added = post(api, tenant_key, f"{path}/creatives", creative("c1"))
+    assert added.status == 201, added.body
+    listed = api.get(f"{path}/creatives", key=tenant_key, headers=headers()).json()
+    assert listed["count"] == 1
+    crt = added.json()["id"]
+    assert api.delete(f"{path}/creatives/{crt}", key=tenant_key, headers=headers()).status == 204
+    assert api.delete(f"{path}/creatives/{crt}", key=tenant_key, headers=headers()).status == 404
+    assert api.get("/api/v1/offers", key=tenant_key, headers=headers()).json()["count"] == 1
+    assert api.delete(path, key=tenant_key, headers=headers()).status == 204
+    assert api.get(path, key=tenant_key, headers=headers()).status == 404
+    # flows are versioned
+    first = post(api, tenant_key, "/api/v1/decision-flows", {"key": "f", "name": "F"}).json()
+    second = post(api, tenant_key, "/api/v1/decision-flows", {"key": "f", "name": "F2"}).json()
+    assert (first["version"], second["version"]) == (1, 2)
+    assert api.get("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).json()["name"] == "F2"
+    # invalid rule shapes are refused with nothing written
+    assert post(api, tenant_key, "/api/v1/qualification-rules", {"name": "r", "type": "attribute"}).status == 422
+    assert api.get("/api/v1/qualification-rules", key=tenant_key, headers=headers()).json()["count"] == 0
+
+
+def test_learned_model_changes_the_next_decision(api, tenant_key):
+    a = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    b = post(api, tenant_key, "/api/v1/offers", {"name": "B", "creatives": [creative("b")]}).json()
+    post(
+        api,
+        tenant_key,
+        "/api/v1/decision-flows",
+        {"key": "learned", "name": "L", "isDefault": True, "champion": {"scoringMethod": "propensity"}},
+    )
+    for customer in ("u1", "u2", "u3"):
+        decision = post(api, tenant_key, "/api/v1/recommend", {"customerId": customer, "limit": 2}).json()
+        assert decision["count"] == 2
+        for outcome in ("impression", "convert"):
+            response = post(
+                api,
+                tenant_key,
+                "/api/v1/respond",
+                {"interactionId": decision["interactionId"], "offerId": b["id"], "outcome": outcome},
+            )
+            assert response.status == 200, response.body
+    cache.clear()  # as after CATALOG_CACHE_TTL_SECONDS: statistics are refreshed with the catalog
+    after = post(api, tenant_key, "/api/v1/recommend", {"customerId": "u9", "limit": 2}).json()
+    assert [d["offerId"] for d in after["decisions"]] == [b["id"], a["id"]]
+    assert after["decisions"][0]["scoreExplanation"]["positives"] == 3
+
+
+def test_the_1001st_recommend_of_a_tenant_in_a_window_is_429(api, tenant_key):
+    # Given a fresh limiter, a clock pinned mid-window, and 1,000 decisions already counted for the tenant
+    ratelimit.install_limiter()
+    clock.set_clock(lambda: datetime(2026, 3, 1, 12, 0, 20, tzinfo=UTC))
+    try:
+        for _ in range(1000):
+            assert ratelimit.decide(RateLimitClass.DECISIONS, {"authorization": f"Bearer {tenant_key}"}).allowed
+        # When the tenant asks once more through the real handler
+        refused = post(api, tenant_key, "/api/v1/recommend", SEED_BODY)
+        # Then it is refused with the seed's 429, a detail and Retry-After
+        assert refused.status == 429
+        assert refused.json()["detail"] and int(refused.headers["retry-after"]) > 0
+    finally:
+        clock.set_clock(None)
+        ratelimit.install_limiter()
+
+
+def test_anonymous_customer_ids_are_stable_per_session_or_client(api, tenant_key):
+    post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]})
+    by_session = [post(api, tenant_key, "/api/v1/recommend", {"sessionId": "sess-abc-123"}).json() for _ in range(2)]
+    assert by_session[0]["customerId"] == by_session[1]["customerId"] and by_session[0]["customerId"].startswith(
+        "anon_"
+    )
+    explicit = post(
+        api, tenant_key, "/api/v1/recommend", {"customerId": "anonymous", "sessionId": "sess-abc-123"}
+    ).json()
+    assert explicit["customerId"] == by_session[0]["customerId"]
+    browser = {**headers(), "User-Agent": "Mozilla/5.0"}
+    from_client = [api.post("/api/v1/recommend", key=tenant_key, json={}, headers=browser).json() for _ in range(2)]
+    assert from_client[0]["customerId"] == from_client[1]["customerId"] != by_session[0]["customerId"]
+    other_agent = api.post("/api/v1/recommend", key=tenant_key, json={}, headers={**headers(), "User-Agent": "curl"})
+    assert other_agent.json()["customerId"] != from_client[0]["customerId"]
+    via_get = api.get("/api/v1/recommend", key=tenant_key, headers=browser).json()
+    assert via_get["customerId"] == from_client[0]["customerId"]
+
+
+def test_flow_routing_scorecard_and_grouped_output(api, tenant_key):
+    # Given two offers, a default flow and a routed flow for email that scores gold members up
+    a = post(api, tenant_key, "/api/v1/offers", {"name": "A", "priority": 80, "creatives": [creative("a")]}).json()
+    b = post(
+        api,
+        tenant_key,
+        "/api/v1/offers",
+        {
+            "name": "B",
+            "category": "Gold",
+            "priority": 50,
+            "creatives": [creative("b"), creative("b mail", channel="email")],
+        },
+    ).json()
+    post(api, tenant_key, "/api/v1/decision-flows", {"key": "default-flow", "name": "D", "isDefault": True})
+    scorecard = {
+        "scoringMethod": "scorecard",
+        "scorecard": [
+            {
+                "name": "gold tier",
+                "condition": {"field": "tier", "operator": "equals", "value": "gold"},
+                "points": 0.5,
+                "appliesTo": {"categories": ["Gold"]},
+            }
+        ],
+    }
+    routed = post(
+        api,
+        tenant_key,
+        "/api/v1/decision-flows",
+        {"key": "web-gold", "name": "W", "champion": scorecard, "routing": {"segments": ["high_value"], "priority": 5}},
+    )
+    assert routed.status == 201, routed.body
+    # When a high-value gold customer asks without a flow key
+    body = post(api, tenant_key, "/api/v1/recommend", {**SEED_BODY, "debug": True}).json()
+    # Then the routed scorecard flow answers and B's gold points put it first
+    assert body["decisionFlowKey"] == "web-gold"
+    assert [d["offerId"] for d in body["decisions"]] == [b["id"], a["id"]]
+    explanation = body["debugTrace"]["featureContributions"][0]["explanation"]
+    assert explanation["modelType"] == "scorecard" and explanation["totalScore"] == pytest.approx(1.0)
+    assert {"feature": "tier", "rule": "gold tier", "value": 0.5} in explanation["contributions"]
+    # Others fall back to the default flow
+    assert post(api, tenant_key, "/api/v1/recommend", {"customerId": "x"}).json()["decisionFlowKey"] == "default-flow"
+    # A grouped flow answers in the V2 grouped shape with meta
+    post(api, tenant_key, "/api/v1/decision-flows", {"key": "grouped", "name": "G", "output": "grouped"})
+    grouped = post(api, tenant_key, "/api/v1/recommend", {**SEED_BODY, "decisionFlowKey": "grouped"}).json()
+    assert grouped["meta"] == {
+        "decisionFlowKey": "grouped",
+        "decisionFlowVersion": 1,
+        "experimentVariant": "champion",
+        "totalCandidates": 2,
+    }
+    assert grouped["placements"]["hero_banner"]["count"] == 2 and grouped["interactionId"]
+
+
+def test_holdout_customers_get_no_offers_and_are_logged(api, tenant_key):
+    post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]})
+    experiment = {"challenger": {"scoringMethod": "propensity"}, "challengerShare": 0.5, "holdoutShare": 0.5}
+    post(api, tenant_key, "/api/v1/decision-flows", {"key": "exp", "name": "E", "experiment": experiment})
+    seen = {}
+    for n in range(40):
+        body = post(api, tenant_key, "/api/v1/recommend", {"customerId": f"c{n}", "decisionFlowKey": "exp"}).json()
+        seen.setdefault(body["experimentVariant"], []).append(body["count"])
+    assert set(seen) == {"holdout", "challenger"}
+    assert set(seen["holdout"]) == {0} and set(seen["challenger"]) == {1}

@@ -1,0 +1,196 @@
+"""The offers learner as pure code: features, posterior updates, Thompson sampling, cold start and expiry."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from arbiter.learning import model
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
+from arbiter.learning.features import (
+    MAX_EXTRA_CONTEXT_KEYS,
+    OfferFeatures,
+    context_features,
+    normalize_gaps,
+    pair_features,
+)
+
+SWORD = OfferFeatures("summer_blade_bundle", 9.99, ("legendary_sword", "weapons"))
+POTIONS = OfferFeatures("health_pack_10x", 9.99, ("health_pack", "potions"))
+GOLD = OfferFeatures("gold_starter_500", 4.99, ("gold", "currency"))
+CONTEXT = context_features({"level": 34, "minutes_played": 18, "segment": "mid-spender"})
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def features_of(offer: OfferFeatures, gaps: frozenset[str] = frozenset(), context=CONTEXT):
+    return pair_features(context, offer, offer.matches_gaps(gaps))
+
+
+def learn(state: model.ModelState, offer: OfferFeatures, converted: bool, times: int = 1, context=CONTEXT) -> None:
+    for _ in range(times):
+        state.apply(model.posterior_update(state, features_of(offer, context=context), converted))
+
+
+def test_context_features_band_numbers_hash_strings_and_ignore_nested_values():
+    # Given a session context with the seed's keys, extras of every kind and a nested object
+    context = {
+        "level": 34,
+        "minutes_played": 18,
+        "segment": "Mid-Spender",
+        "platform": "ios",
+        "vip": True,
+        "gems": 1200,
+        "inventory": {"sword": 1},
+    }
+
+    # When it becomes features
+    names = context_features(context)
+
+    # Then numbers are log2 bands, strings hash to a bounded bucket (case-insensitive), nested values are skipped
+    assert "lvl=6" in names and "min=5" in names and "x:gems#11" in names and "x:vip=true" in names
+    assert context_features({"segment": "mid-spender"}) == tuple(n for n in names if n.startswith("seg="))
+    assert not any("inventory" in name for name in names)
+    assert names == tuple(sorted(names))
+
+
+def test_context_features_bound_the_number_of_extra_keys():
+    context = {f"key_{index:02d}": index for index in range(40)}
+    assert len(context_features(context)) == MAX_EXTRA_CONTEXT_KEYS
+
+
+def test_a_conversion_raises_the_estimate_and_every_outcome_shrinks_uncertainty():
+    # Given a fresh model
+    state = model.ModelState()
+    features = features_of(SWORD)
+    before = model.predictive_conversion(state, features)
+    _, variance_before = model.score_moments(state, features)
+
+    # When the offer converts once
+    deltas = model.posterior_update(state, features, converted=True)
+    state.apply(deltas)
+
+    # Then P(convert) rises, every touched weight gained precision, and the score is less uncertain
+    assert model.predictive_conversion(state, features) > before
+    assert all(delta.precision_delta > 0 for delta in deltas.values())
+    assert {f.name for f in features} == set(deltas)
+    _, variance_after = model.score_moments(state, features)
+    assert variance_after < variance_before
+
+    # And a dismissal lowers it again while still adding precision
+    raised = model.predictive_conversion(state, features)
+    deltas = model.posterior_update(state, features, converted=False)
+    state.apply(deltas)
+    assert model.predictive_conversion(state, features) < raised
+    assert all(delta.precision_delta > 0 for delta in deltas.values())
+
+
+def test_posterior_update_is_pure():
+    state = model.ModelState()
+    model.posterior_update(state, features_of(SWORD), converted=True)
+    assert state.stats == {}
+
+
+def test_predictions_are_calibrated_after_enough_evidence():
+    # Given 4,000 showings of one offer in one context that converts 20% of the time
+    rng = random.Random(3)
+    state = model.ModelState()
+    for _ in range(4000):
+        learn(state, GOLD, rng.random() < 0.2)
+
+    # Then the predictive conversion probability is close to the true rate
+    assert model.predictive_conversion(state, features_of(GOLD)) == pytest.approx(0.2, abs=0.03)
+
+
+def test_exploration_shrinks_as_evidence_grows():
+    # Given two equally priced offers, one converting at 30% and one at 10%, learned online by Thompson sampling
+    rng = random.Random(11)
+    state = model.ModelState()
+    true_rate = {SWORD.offer_id: 0.30, POTIONS.offer_id: 0.10}
+    offers = {SWORD.offer_id: SWORD, POTIONS.offer_id: POTIONS}
+    worse_choices = []
+    for _ in range(1500):
+        top = model.recommend(state, CONTEXT, [SWORD, POTIONS], frozenset(), 1, rng)[0]
+        worse_choices.append(top.offer_id == POTIONS.offer_id)
+        learn(state, offers[top.offer_id], rng.random() < true_rate[top.offer_id])
+
+    # Then the worse offer is explored less and less, and the better one's weight is ever more certain
+    early, late = sum(worse_choices[:300]), sum(worse_choices[-300:])
+    assert late < early / 2
+    assert late < 30
+    sword_weight = next(f for f in features_of(SWORD) if f.name == f"o={SWORD.offer_id}")
+    assert state.moments(sword_weight)[1] < model.PRIORS[sword_weight.kind].variance / 4
+
+
+def test_cold_start_prefers_offers_that_fill_an_inventory_gap():
+    # Given no feedback at all and two offers at the same price, one granting what the player is missing
+    gaps = normalize_gaps(["legendary_sword"])
+    state = model.ModelState()
+
+    # When recommending under many seeds
+    tops = [
+        model.recommend(state, CONTEXT, [POTIONS, SWORD], gaps, 2, random.Random(seed))[0].offer_id
+        for seed in range(300)
+    ]
+
+    # Then the gap-filling offer has the higher score and ranks first most of the time
+    ranked = model.recommend(state, CONTEXT, [POTIONS, SWORD], gaps, 2, random.Random(0))
+    scores = {offer.offer_id: offer.score for offer in ranked}
+    assert scores[SWORD.offer_id] > scores[POTIONS.offer_id]
+    assert next(o for o in ranked if o.offer_id == SWORD.offer_id).gap_match
+    assert tops.count(SWORD.offer_id) > 200
+
+
+def test_scores_are_expected_revenue_over_the_highest_price_and_ranks_are_dense():
+    state = model.ModelState()
+    ranked = model.recommend(state, CONTEXT, [SWORD, POTIONS, GOLD], frozenset(), 5, random.Random(1))
+
+    assert [offer.rank for offer in ranked] == [1, 2, 3]
+    for offer in ranked:
+        assert 0.0 <= offer.score <= 1.0
+        assert offer.score == pytest.approx(offer.expected_revenue_usd / 9.99, abs=1e-6)
+        assert offer.expected_revenue_usd == pytest.approx(
+            offer.conversion_probability
+            * {"summer_blade_bundle": 9.99, "health_pack_10x": 9.99}.get(offer.offer_id, 4.99)
+        )
+    assert len(model.recommend(state, CONTEXT, [SWORD, POTIONS, GOLD], frozenset(), 2, random.Random(1))) == 2
+    assert model.recommend(state, CONTEXT, [], frozenset(), 5, random.Random(1)) == []
+
+
+def test_a_fixed_seed_reproduces_the_ranking():
+    state = model.ModelState()
+    learn(state, GOLD, True, times=3)
+    offers = [SWORD, POTIONS, GOLD, OfferFeatures("pet_egg", 2.99, ("pets",))]
+    first = model.recommend(state, CONTEXT, offers, frozenset({"pets"}), 4, random.Random(42))
+    again = model.recommend(state, CONTEXT, offers, frozenset({"pets"}), 4, random.Random(42))
+    assert first == again
+    orders = {
+        tuple(o.offer_id for o in model.recommend(state, CONTEXT, offers, frozenset(), 4, random.Random(s)))
+        for s in range(50)
+    }
+    assert len(orders) > 1  # other seeds explore other orders
+
+
+def test_overdue_exposures_are_those_without_outcome_past_the_window():
+    shown = Exposure("int_1", SWORD, CONTEXT, False, T0)
+    resolved = Exposure("int_2", POTIONS, CONTEXT, False, T0, outcome="dismissed")
+    recent = Exposure("int_3", GOLD, CONTEXT, False, T0 + timedelta(hours=2))
+    exposures = [shown, resolved, recent]
+
+    assert overdue(exposures, T0 + DEFAULT_EXPIRY_WINDOW - timedelta(seconds=1)) == []
+    assert overdue(exposures, T0 + DEFAULT_EXPIRY_WINDOW) == [shown]
+    assert overdue(exposures, T0 + timedelta(days=2)) == [shown, recent]
+    assert overdue(exposures, T0 + timedelta(minutes=5), window=timedelta(minutes=5)) == [shown]
+
+
+def test_only_a_first_outcome_or_a_late_conversion_may_be_recorded():
+    assert allowed_transition(None, "dismissed")
+    assert allowed_transition("expired", "converted")
+    assert not allowed_transition("converted", "converted")  # a retry
+    assert not allowed_transition("dismissed", "dismissed")
+    assert not allowed_transition("converted", "dismissed")
+    assert not allowed_transition("expired", "expired")
+
+
+def test_unknown_outcomes_are_refused():
+    with pytest.raises(ValueError):
+        model.outcome_converted("clicked")

@@ -1,0 +1,198 @@
+"""The learner's DynamoDB store: exactly-once outcomes, expiry, cached reads and no lost updates under concurrency."""
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from arbiter import aws
+from arbiter.devstack import moto_transactions
+from arbiter.learning import model, store
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure
+from arbiter.learning.features import OfferFeatures, context_features
+
+GAME = "ool-mmo"
+SWORD = OfferFeatures("summer_blade_bundle", 9.99, ("legendary_sword", "weapons"))
+POTIONS = OfferFeatures("health_pack_10x", 4.99, ("health_pack",))
+CONTEXT = context_features({"level": 34, "minutes_played": 18, "segment": "mid-spender"})
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def model_store(dynamodb):
+    store.forget_models()
+    moto_transactions.install()
+    yield dynamodb
+    moto_transactions.uninstall()
+    store.forget_models()
+
+
+def show(player: str, interaction: str, *offers: OfferFeatures, at: datetime = T0) -> None:
+    store.record_recommendation(
+        GAME, player, [Exposure(interaction, offer, CONTEXT, offer is SWORD, at) for offer in offers]
+    )
+
+
+def stored_stats() -> dict[str, model.FeatureStats]:
+    return store.read_model(GAME).stats
+
+
+def test_a_conversion_updates_the_model_once_and_a_retry_changes_nothing(model_store):
+    # Given a recommendation of two offers to a player
+    show("player_8a2f", "int_1", SWORD, POTIONS)
+
+    # When the game reports a conversion for one of them
+    result = store.report_outcome(GAME, "player_8a2f", SWORD.offer_id, "converted")
+
+    # Then it is applied: the stored model holds exactly the update's deltas, and the cache saw them too
+    assert result.status == store.FeedbackStatus.APPLIED and result.interaction_id == "int_1"
+    stats = stored_stats()
+    assert set(stats) == set(result.deltas)
+    for name, delta in result.deltas.items():
+        assert stats[name].precision_delta == pytest.approx(delta.precision_delta, rel=1e-9)
+        assert stats[name].eta_delta == pytest.approx(delta.eta_delta, rel=1e-9, abs=1e-12)
+    features = Exposure("x", SWORD, CONTEXT, True, T0).features()
+    cached = store.load_model(GAME)
+    assert model.predictive_conversion(cached, features) > model.predictive_conversion(model.ModelState(), features)
+
+    # When the same report is retried
+    retry = store.report_outcome(GAME, "player_8a2f", SWORD.offer_id, "converted")
+
+    # Then nothing changes
+    assert retry.status == store.FeedbackStatus.DUPLICATE and retry.previous_outcome == "converted"
+    assert stored_stats() == stats
+
+
+def test_feedback_for_an_offer_never_shown_to_the_player_is_unmatched_and_writes_nothing(model_store):
+    show("player_8a2f", "int_1", SWORD)
+    assert store.report_outcome(GAME, "player_8a2f", POTIONS.offer_id, "dismissed").status == "unmatched"
+    assert store.report_outcome(GAME, "someone_else", SWORD.offer_id, "converted").status == "unmatched"
+    assert stored_stats() == {}
+
+
+def test_feedback_resolves_the_most_recent_recommendation_of_the_offer(model_store):
+    show("p1", "int_old", SWORD, at=T0)
+    show("p1", "int_new", SWORD, at=T0 + timedelta(hours=1))
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "dismissed").interaction_id == "int_new"
+    # a different outcome for the same exposure afterwards is not a new fact: it changes nothing
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "converted").status == "duplicate"
+
+
+def test_unanswered_exposures_expire_after_the_window_and_a_late_conversion_still_counts(model_store):
+    # Given two offers shown, one of which was dismissed
+    show("p1", "int_1", SWORD, POTIONS)
+    store.report_outcome(GAME, "p1", POTIONS.offer_id, "dismissed")
+
+    # When expiry runs before the window, then after it
+    assert store.expire_overdue(GAME, "p1", now=T0 + DEFAULT_EXPIRY_WINDOW - timedelta(seconds=1)) == 0
+    assert store.expire_overdue(GAME, "p1", now=T0 + DEFAULT_EXPIRY_WINDOW) == 1
+
+    # Then only the unanswered one became expired (a negative example), once
+    exposures = {e.offer.offer_id: e.outcome for e, _ in store.player_exposures(GAME, "p1")}
+    assert exposures == {SWORD.offer_id: "expired", POTIONS.offer_id: "dismissed"}
+    assert store.expire_overdue(GAME, "p1", now=T0 + timedelta(days=3)) == 0
+    sword_intercept = f"o={SWORD.offer_id}"
+    assert stored_stats()[sword_intercept].eta_delta < 0
+
+    # And a conversion reported late replaces `expired` and updates the model once more, exactly once
+    late = store.report_outcome(GAME, "p1", SWORD.offer_id, "converted")
+    assert late.status == "applied" and late.previous_outcome == "expired"
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "converted").status == "duplicate"
+
+
+def test_a_warm_model_read_makes_no_dynamodb_call(model_store):
+    calls: list[str] = []
+    aws.dynamodb_client().meta.events.register(
+        "before-call.dynamodb.*", lambda event_name, **_: calls.append(event_name)
+    )
+    store.load_model(GAME)
+    assert len(calls) == 1  # cold: one Query
+    store.load_model(GAME)
+    store.load_model(GAME)
+    assert len(calls) == 1
+    store.load_model(GAME, max_age_seconds=0)  # past the TTL
+    assert len(calls) == 2
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically; moto's in-process backend does not (two threads' ADDs can
+    interleave inside moto). Serialize whole requests, as DynamoDB does, while the workers' own steps (query,
+    compute the update, transact, retry) interleave freely between requests."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(self, request):
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+def test_concurrent_feedback_loses_no_update(model_store, atomic_requests):
+    # Given 24 players each shown the same offer, and every worker computing its update from the same
+    # (soon stale) cached model - the interleaving that loses updates with read-modify-write
+    players = [f"player_{index:02d}" for index in range(24)]
+    for index, player in enumerate(players):
+        show(player, f"int_{index:02d}", SWORD)
+    store.load_model(GAME)
+    results: list[store.FeedbackResult] = []
+    lock = threading.Lock()
+    start = threading.Barrier(8)
+
+    def worker(mine: list[str]) -> None:
+        start.wait()
+        for index, player in enumerate(mine):
+            result = store.report_outcome(GAME, player, SWORD.offer_id, "converted" if index % 2 else "dismissed")
+            with lock:
+                results.append(result)
+
+    # When 8 threads report at once
+    threads = [threading.Thread(target=worker, args=(players[n::8],)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    # Then every report was applied and the stored statistics are the exact sum of all 24 updates
+    assert [r.status for r in results] == ["applied"] * 24
+    stats = stored_stats()
+    for name in stats:
+        expected_q = sum(r.deltas[name].precision_delta for r in results if name in r.deltas)
+        expected_e = sum(r.deltas[name].eta_delta for r in results if name in r.deltas)
+        assert stats[name].precision_delta == pytest.approx(expected_q, rel=1e-9)
+        assert stats[name].eta_delta == pytest.approx(expected_e, rel=1e-9, abs=1e-9)
+    shared = aws.dynamodb_client().get_item(
+        TableName=store._table(), Key={"PK": {"S": f"OFFERMODEL#{GAME}"}, "SK": {"S": "S"}}
+    )["Item"]
+    assert shared["updates"]["N"] == "24"
+
+
+def test_updates_computed_from_the_same_stale_model_all_count(model_store, monkeypatch):
+    # Given two instances holding the same cached model, each computing its update from it
+    show("p1", "int_1", SWORD)
+    show("p2", "int_2", SWORD)
+    snapshot = model.ModelState()
+    monkeypatch.setattr(store, "load_model", lambda game_id, max_age_seconds=0: snapshot)
+
+    # When both write
+    first = store.report_outcome(GAME, "p1", SWORD.offer_id, "converted")
+    second = store.report_outcome(GAME, "p2", SWORD.offer_id, "converted")
+
+    # Then the stored model holds both updates (ADD), not the last writer's view
+    assert first.deltas == second.deltas
+    for name, stats in stored_stats().items():
+        assert stats.precision_delta == pytest.approx(2 * first.deltas[name].precision_delta, rel=1e-9)
+
+
+def test_model_items_have_no_ttl_and_log_items_do(model_store):
+    show("p1", "int_1", SWORD)
+    store.report_outcome(GAME, "p1", SWORD.offer_id, "converted")
+    items = aws.dynamodb_client().scan(TableName=store._table())["Items"]
+    model_items = [i for i in items if i["PK"]["S"].startswith("OFFERMODEL#")]
+    log_items = [i for i in items if i["PK"]["S"].startswith("OFFERRECS#")]
+    assert model_items and all("expires_at" not in item for item in model_items)
+    assert log_items and all("expires_at" in item for item in log_items)
+    assert {item["SK"]["S"] for item in model_items} >= {"S", f"O#{SWORD.offer_id}"}
