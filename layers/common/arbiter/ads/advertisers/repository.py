@@ -7,6 +7,7 @@ from botocore.exceptions import ClientError
 from arbiter import aws
 from arbiter.ads.advertisers.models import AdvertiserItem
 from arbiter.dynamo import is_condition_failure
+from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError, NotFoundError
 
 SK = "ADVERTISER"
@@ -34,16 +35,14 @@ def get(tenant_id: str) -> AdvertiserItem | None:
 
 
 def update_fields(tenant_id: str, fields: dict[str, Any]) -> AdvertiserItem:
-    names = {f"#f{i}": name for i, name in enumerate(fields)}
-    values = {f":v{i}": value for i, value in enumerate(fields.values())}
-    assignments = ", ".join(f"#f{i} = :v{i}" for i in range(len(fields)))
+    update = UpdateExpression().set_fields(fields)
     try:
         item = aws.campaigns_table().update_item(
             Key=advertiser_key(tenant_id),
-            UpdateExpression=f"SET {assignments}",
+            UpdateExpression=update.expression,
             ConditionExpression="attribute_exists(PK)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
             ReturnValues="ALL_NEW",
         )["Attributes"]
     except ClientError as error:

@@ -20,6 +20,7 @@ from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.creative_models import CreativeDoc, CreativePointerItem
 from arbiter.ads.campaigns.models import CampaignItem, CampaignStatus, LedgerItem
 from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
+from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError
 from arbiter.settings import get_settings
 
@@ -177,24 +178,18 @@ def update_config(
 ) -> None:
     """Sets/removes configuration fields. A new budget_millicents is also copied to the ledger, in the same
     transaction, on condition that it still covers the spend (refusal names "ledger")."""
-    names = {"#version": "version", "#updated_at": "updated_at"}
-    values: dict[str, Any] = {":tenant": tenant_id, ":version": expected_version, ":one": 1, ":now": now}
-    assignments = ["#version = #version + :one", "#updated_at = :now"]
-    for index, (name, value) in enumerate(set_fields.items()):
-        names[f"#s{index}"] = name
-        values[f":s{index}"] = value
-        assignments.append(f"#s{index} = :s{index}")
-    removals = []
-    for index, name in enumerate(remove_fields):
-        names[f"#r{index}"] = name
-        removals.append(f"#r{index}")
-    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    update = UpdateExpression(
+        names={"#version": "version", "#updated_at": "updated_at"},
+        values={":tenant": tenant_id, ":version": expected_version, ":one": 1, ":now": now},
+        assignments=["#version = #version + :one", "#updated_at = :now"],
+    )
+    update.set_fields(set_fields).remove_fields(remove_fields)
     campaign_update = {
         "Key": campaign_key(campaign_id),
-        "UpdateExpression": expression,
+        "UpdateExpression": update.expression,
         "ConditionExpression": "tenant_id = :tenant AND #version = :version",
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
+        "ExpressionAttributeNames": update.names,
+        "ExpressionAttributeValues": update.values,
     }
     new_budget = set_fields.get("budget_millicents")
     if new_budget is None:
@@ -373,24 +368,18 @@ def update_creative(
     remove_fields: list[str],
     now: str,
 ) -> CreativeDoc:
-    names = {"#map": ChildMap.CREATIVES.value, "#child": creative_id, "#updated_at": "updated_at"}
-    values: dict[str, Any] = {":tenant": tenant_id, ":now": now}
-    assignments = ["#map.#child.#updated_at = :now"]
-    for index, (name, value) in enumerate(set_fields.items()):
-        names[f"#s{index}"] = name
-        values[f":s{index}"] = value
-        assignments.append(f"#map.#child.#s{index} = :s{index}")
-    removals = []
-    for index, name in enumerate(remove_fields):
-        names[f"#r{index}"] = name
-        removals.append(f"#map.#child.#r{index}")
-    expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+    update = UpdateExpression(
+        names={"#map": ChildMap.CREATIVES.value, "#child": creative_id, "#updated_at": "updated_at"},
+        values={":tenant": tenant_id, ":now": now},
+        assignments=["#map.#child.#updated_at = :now"],
+    )
+    update.set_fields(set_fields, path="#map.#child.").remove_fields(remove_fields, path="#map.#child.")
     attributes = _update_campaign(
         campaign_id,
-        UpdateExpression=expression,
+        UpdateExpression=update.expression,
         ConditionExpression="tenant_id = :tenant AND attribute_exists(#map.#child)",
-        ExpressionAttributeNames=names,
-        ExpressionAttributeValues=values,
+        ExpressionAttributeNames=update.names,
+        ExpressionAttributeValues=update.values,
         ReturnValues="ALL_NEW",
     )["Attributes"]
     return CreativeDoc.model_validate(attributes[ChildMap.CREATIVES.value][creative_id])

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from arbiter import aws
 from arbiter.ads.placements.models import PlacementItem
 from arbiter.dynamo import is_condition_failure, page_all
+from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
 
 SK = "PLACEMENT"
@@ -59,12 +60,6 @@ def _item_at_failure(error: ClientError, game_id: str) -> PlacementItem | None:
     return get(game_id, consistent=True)
 
 
-def _set_clause(fields: dict[str, Any]) -> tuple[list[str], dict[str, str], dict[str, Any]]:
-    names = {f"#f{i}": name for i, name in enumerate(fields)}
-    values = {f":v{i}": value for i, value in enumerate(fields.values())}
-    return [f"#f{i} = :v{i}" for i in range(len(fields))], names, values
-
-
 def enable(item: PlacementItem) -> PlacementItem:
     """Create the placement, or re-enable the caller's disabled one with the new configuration.
 
@@ -72,17 +67,18 @@ def enable(item: PlacementItem) -> PlacementItem:
     """
     fields = item.model_dump(exclude={"created_at"})
     fields |= {"GSI1PK": tenant_placements_pk(item.tenant_id), "GSI1SK": item.game_id}
-    assignments, names, values = _set_clause(fields)
-    assignments.append("#created_at = if_not_exists(#created_at, :created_at)")
-    names |= {"#PK": "PK", "#tenant_id": "tenant_id", "#is_active": "is_active", "#created_at": "created_at"}
-    values |= {":caller": item.tenant_id, ":disabled": False, ":created_at": item.created_at}
+    update = UpdateExpression(
+        names={"#PK": "PK", "#tenant_id": "tenant_id", "#is_active": "is_active", "#created_at": "created_at"},
+        values={":caller": item.tenant_id, ":disabled": False, ":created_at": item.created_at},
+        assignments=["#created_at = if_not_exists(#created_at, :created_at)"],
+    ).set_fields(fields)
     try:
         stored = aws.campaigns_table().update_item(
             Key=placement_key(item.game_id),
-            UpdateExpression="SET " + ", ".join(assignments),
+            UpdateExpression=update.expression,
             ConditionExpression="attribute_not_exists(#PK) OR (#tenant_id = :caller AND #is_active = :disabled)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )["Attributes"]
@@ -98,16 +94,15 @@ def enable(item: PlacementItem) -> PlacementItem:
 
 def update_fields(tenant_id: str, game_id: str, fields: dict[str, Any]) -> PlacementItem:
     """SET the given attributes on the caller's placement (enabled or not)."""
-    assignments, names, values = _set_clause(fields)
-    names |= {"#PK": "PK", "#tenant_id": "tenant_id"}
-    values |= {":caller": tenant_id}
+    update = UpdateExpression(names={"#PK": "PK", "#tenant_id": "tenant_id"}, values={":caller": tenant_id})
+    update.set_fields(fields)
     try:
         stored = aws.campaigns_table().update_item(
             Key=placement_key(game_id),
-            UpdateExpression="SET " + ", ".join(assignments),
+            UpdateExpression=update.expression,
             ConditionExpression="attribute_exists(#PK) AND #tenant_id = :caller",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
+            ExpressionAttributeNames=update.names,
+            ExpressionAttributeValues=update.values,
             ReturnValues="ALL_NEW",
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )["Attributes"]
