@@ -23,6 +23,8 @@ from arbiter.decisions import cache as decisions_cache
 from arbiter.decisions import recommend as decisions_recommend
 from arbiter.devstack.gateway import Gateway, GatewayResponse
 from arbiter.devstack.template import ApiFunction
+from arbiter.learning import store as learning_store
+from arbiter.offers import catalog as offers_catalog
 from scripts.generate_events import (
     DEMO_AFFINITY_ID,
     DEMO_API_KEY,
@@ -32,10 +34,12 @@ from scripts.generate_events import (
     DEMO_DECISION_CREATIVE_ID,
     DEMO_DECISIONS_TENANT_ID,
     DEMO_GAME_ID,
+    DEMO_GAME_OFFER_ID,
     DEMO_GEO_TARGET_ID,
     DEMO_GUARDRAIL_ID,
     DEMO_INTERACTION_ID,
     DEMO_OFFER_ID,
+    DEMO_OFFERS_GAME_ID,
     DEMO_POLICY_ID,
     DEMO_RULE_ID,
     REQUEST_BODIES,
@@ -109,6 +113,8 @@ def put_demo_key() -> None:
 
 
 def _demo_headers(path: str) -> dict[str, str]:
+    if path.startswith(("/v2/", "/v1/")):  # game offers (seed 000) authenticate with X-API-Key
+        return {"X-API-Key": DEMO_API_KEY}
     headers = {"Authorization": f"Bearer {DEMO_API_KEY}"}
     if path.startswith("/api/v1/"):  # decisions routes also name the tenant (seed 002)
         headers["X-Tenant-Id"] = DEMO_DECISIONS_TENANT_ID
@@ -139,6 +145,9 @@ def seed(function: ApiFunction, gateway: Gateway | None = None) -> None:
     name = function.logical_id.removesuffix("Function")
     if function.path.startswith("/api/v1/"):
         seed_decisions(world, name)
+        return
+    if function.path.startswith(("/v2/", "/v1/")):
+        seed_game_offers(world, name)
         return
     if not function.path.startswith("/api/ads/") or name == "RegisterAdvertiser":
         return  # platform routes need no data; registering is what that event does
@@ -173,6 +182,8 @@ def fresh_instance() -> None:
     keys.forget_verified_keys()
     serving_cache.clear()
     decisions_cache.clear()
+    offers_catalog.forget_catalogs()
+    learning_store.forget_models()
 
 
 def seed_decisions(world: _World, name: str) -> None:
@@ -205,3 +216,24 @@ def seed_decisions(world: _World, name: str) -> None:
             decisions_recommend.new_interaction_id = original
         if DEMO_OFFER_ID not in [item["offerId"] for item in decision["decisions"]]:
             raise SeedError(f"the demo recommendation did not return {DEMO_OFFER_ID}: {decision}")
+
+
+# The seed's game (ool-mmo) and its three offers; the create event adds summer_blade_bundle itself.
+GAME_OFFERS = [
+    REQUEST_BODIES[("POST", "/v2/games/{game_id}/offers")],
+    {"offer_id": "health_pack_10x", "name": "10 Health Packs", "price_usd": 2.99, "grants": ["health_pack"]},
+    {"offer_id": "gold_starter_500", "name": "500 Gold Starter", "price_usd": 4.99, "grants": ["gold"]},
+]
+
+
+def seed_game_offers(world: _World, name: str) -> None:
+    """The demo game's catalog through the API (claims ool-mmo for the demo tenant) minus what the event creates;
+    the feedback event also gets the recommendation its report answers."""
+    for offer in GAME_OFFERS:
+        if name == "CreateGameOffer" and offer["offer_id"] == DEMO_GAME_OFFER_ID:
+            continue
+        world.call("POST", f"/v2/games/{DEMO_OFFERS_GAME_ID}/offers", offer, expect=201)
+    if name == "ReportOfferFeedback":
+        shown = world.call("POST", "/v2/recommend", REQUEST_BODIES[("POST", "/v2/recommend")])
+        if DEMO_GAME_OFFER_ID not in [entry["offer_id"] for entry in shown]:
+            raise SeedError(f"the demo recommendation did not show {DEMO_GAME_OFFER_ID}: {shown}")

@@ -37,6 +37,10 @@ DEMO_POLICY_ID = "cp_demo"
 DEMO_GUARDRAIL_ID = "gr_demo"
 DEMO_FLOW_KEY = "default-flow"
 DEMO_INTERACTION_ID = "550e8400-e29b-41d4-a716-446655440000"
+# Game offers (seed 000): the seed's game, player and offer ids.
+DEMO_OFFERS_GAME_ID = "ool-mmo"
+DEMO_OFFERS_PLAYER_ID = "player_8a2f"
+DEMO_GAME_OFFER_ID = "summer_blade_bundle"
 
 # Path parameter name -> demo value. `{id}` names a campaign except under /creatives/{id}.
 PATH_PARAMETER_VALUES = {
@@ -50,6 +54,7 @@ PATH_PARAMETER_VALUES = {
     "policyId": DEMO_POLICY_ID,
     "guardrailId": DEMO_GUARDRAIL_ID,
     "flowKey": DEMO_FLOW_KEY,
+    "offer_id": DEMO_GAME_OFFER_ID,
 }
 
 # Fixed request metadata so regenerating gives byte-identical files (2026-03-01T12:00:00Z, the seed's clock).
@@ -217,6 +222,42 @@ REQUEST_BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
 }
 
+# Game offers (seed 000): the seed's recommend and feedback examples; the catalog's offer is the one the seed
+# recommends first.
+REQUEST_BODIES.update(
+    {
+        ("POST", "/v2/games/{game_id}/offers"): {
+            "offer_id": DEMO_GAME_OFFER_ID,
+            "name": "Summer Blade Bundle",
+            "price_usd": 9.99,
+            "grants": ["legendary_sword", "weapons"],
+            "eligibility": {"segments": ["mid-spender", "whale"], "min_level": 20},
+            "limits": {"max_purchases": 1, "max_impressions_per_day": 5},
+        },
+        ("PUT", "/v2/games/{game_id}/offers/{offer_id}"): {
+            "name": "Summer Blade Bundle",
+            "price_usd": 7.99,
+            "grants": ["legendary_sword", "weapons"],
+            "eligibility": {"segments": ["mid-spender", "whale"], "min_level": 20},
+            "limits": {"max_purchases": 1, "max_impressions_per_day": 5},
+        },
+        ("POST", "/v2/recommend"): {
+            "game_id": DEMO_OFFERS_GAME_ID,
+            "player_id": DEMO_OFFERS_PLAYER_ID,
+            "session_context": {"level": 34, "minutes_played": 18, "segment": "mid-spender"},
+            "inventory_gaps": ["legendary_sword", "health_pack"],
+            "max_results": 3,
+        },
+        ("POST", "/v1/feedback"): {
+            "game_id": DEMO_OFFERS_GAME_ID,
+            "player_id": DEMO_OFFERS_PLAYER_ID,
+            "offer_id": DEMO_GAME_OFFER_ID,
+            "outcome": "converted",
+            "revenue_usd": 9.99,
+        },
+    }
+)
+
 METHODS_WITH_BODY = {"POST", "PUT", "PATCH"}
 # Body-less POSTs of the API (state transitions).
 ACTIONS_WITHOUT_BODY = {
@@ -240,6 +281,8 @@ def _path_parameters(function: ApiFunction) -> dict[str, str]:
     for name in names:
         if name == "id":
             values[name] = DEMO_CREATIVE_ID if "/creatives/{id}" in function.path else DEMO_CAMPAIGN_ID
+        elif name == "game_id" and function.path.startswith("/v2/games/"):
+            values[name] = DEMO_OFFERS_GAME_ID  # the offers API's game (seed 000), not the ads placement's
         elif name in PATH_PARAMETER_VALUES:
             values[name] = PATH_PARAMETER_VALUES[name]
         else:
@@ -259,6 +302,8 @@ def build_event(function: ApiFunction) -> dict[str, Any]:
         headers["authorization"] = f"Bearer {DEMO_API_KEY}"
     if path.startswith("/api/v1/"):
         headers["x-tenant-id"] = DEMO_DECISIONS_TENANT_ID
+    if path.startswith(("/v2/", "/v1/")):  # game offers (seed 000): X-API-Key
+        headers["x-api-key"] = DEMO_API_KEY
     event = http_api_event(
         function.method,
         path,

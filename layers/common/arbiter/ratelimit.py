@@ -44,6 +44,8 @@ class RateLimitClass(Enum):
     MANAGEMENT = RateLimitPolicy("management", 100)
     ANALYTICS = RateLimitPolicy("analytics", 60)
     DECISIONS = RateLimitPolicy("decisions", 1000, per_tenant=True)
+    # Seed 000 states no limit; /v2/recommend and /v1/feedback get /match's 1,000 per 60 s per key, own bucket.
+    OFFERS = RateLimitPolicy("offers", 1000)
 
 
 @dataclass(frozen=True)

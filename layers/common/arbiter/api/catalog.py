@@ -25,6 +25,9 @@ def all_routers() -> list[Router]:
     from arbiter.api.decisions import catalog as decisions_catalog
     from arbiter.api.decisions import recommend as decisions_recommend
     from arbiter.api.decisions import respond as decisions_respond
+    from arbiter.api.offers import catalog as offers_catalog
+    from arbiter.api.offers import feedback as offers_feedback
+    from arbiter.api.offers import recommend as offers_recommend
 
     return [
         health.router,
@@ -43,4 +46,7 @@ def all_routers() -> list[Router]:
         decisions_catalog.router,
         decisions_recommend.router,
         decisions_respond.router,
+        offers_catalog.router,
+        offers_recommend.router,
+        offers_feedback.router,
     ]

@@ -1,0 +1,7 @@
+"""Game offer catalog (/v2/games/{game_id}/offers)."""
+
+from arbiter.api.offers import catalog
+from arbiter.http import lambda_handler_for
+from arbiter.ratelimit import RateLimitClass
+
+lambda_handler = lambda_handler_for(catalog.router, rate_limit=RateLimitClass.MANAGEMENT)

@@ -1,0 +1,7 @@
+"""POST /v2/recommend."""
+
+from arbiter.api.offers import recommend
+from arbiter.http import lambda_handler_for
+from arbiter.ratelimit import RateLimitClass
+
+lambda_handler = lambda_handler_for(recommend.router, rate_limit=RateLimitClass.OFFERS)

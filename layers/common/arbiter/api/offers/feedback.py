@@ -1,0 +1,45 @@
+"""Route: POST /v1/feedback (seed 000, "Report Outcome")."""
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.api_gateway import Router
+
+from arbiter.auth.dependencies import OffersClient
+from arbiter.http import error_response
+from arbiter.learning.store import StoreContended
+from arbiter.offers import feedback as logic
+from arbiter.offers.models import FeedbackInput, FeedbackOutput
+
+router = Router()
+TAGS = ["Offers: feedback"]
+
+DESCRIPTION = """Always `{"status": "ok"}` (the seed's body) for a valid report; what happened is in headers:
+
+- `X-Feedback-Matched`: `true` when the offer was recommended to the player (the outcome applies to their most
+  recent exposure to it), `false` when it never was (or that log is over 30 days old): accepted, nothing learned.
+- `X-Feedback-Status`: `applied` (the model learned from it), `duplicate` (a retry or a later report for an
+  exposure that already has its final outcome: counted once), `unmatched`.
+- `X-Interaction-Id`: the recommendation the outcome was matched to.
+
+`revenue_usd` is required when `outcome` is `converted` (422 otherwise) and not allowed above 0 for the other
+outcomes. A conversion may follow an `expired` (a late purchase) and is then still counted. 503 when the
+game's model stayed contended through every retry: nothing was recorded, retry the report."""
+
+
+@router.post(
+    "/v1/feedback",
+    tags=TAGS,
+    summary="Report outcome",
+    description=DESCRIPTION,
+    response_description='{"status": "ok"}; headers X-Feedback-Matched, X-Feedback-Status, X-Interaction-Id',
+)
+def feedback(body: FeedbackInput, principal: OffersClient) -> Response[FeedbackOutput]:
+    try:
+        receipt = logic.report(principal, body)
+    except StoreContended:
+        return error_response(503, "The game's model is busy; nothing was recorded, retry the report")
+    return Response(
+        status_code=200,
+        content_type=content_types.APPLICATION_JSON,
+        body=FeedbackOutput(status="ok"),
+        headers=receipt.headers(),
+    )

@@ -1,0 +1,204 @@
+"""DynamoDB access for game offers (key design: docs/decisions.md, "Game offers catalog").
+
+Campaigns table - one partition per game, so one Query reads a game's owner and its whole catalog:
+  game claim (owner)   PK=OFFERGAME#<game_id>  SK=GAME               tenant_id, created_at
+  offer                PK=OFFERGAME#<game_id>  SK=OFFER#<offer_id>   tenant_id, body (JSON), rev
+Interactions table (the learner's model and recommendation log are arbiter.learning.store's):
+  player purchases     PK=OFFERBUYS#<game_id>#<player_id>  SK=COUNTS  `p:<offer_id>` conversions,
+                       revenue_millicents (no TTL: "at most one purchase" holds for ever)
+"""
+
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from arbiter import aws, clock
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
+from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
+from arbiter.offers.models import GameOfferItem
+from arbiter.settings import get_settings
+
+CLAIM_SK = "GAME"
+OFFER_PREFIX = "OFFER#"
+
+
+def game_pk(game_id: str) -> str:
+    return f"OFFERGAME#{game_id}"
+
+
+def offer_sk(offer_id: str) -> str:
+    return f"{OFFER_PREFIX}{offer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class StoredOffer:
+    item: GameOfferItem
+    rev: int
+
+
+@dataclass(frozen=True, slots=True)
+class GameCatalog:
+    """A game's owner and every offer of it (any status)."""
+
+    game_id: str
+    tenant_id: str
+    offers: tuple[GameOfferItem, ...]
+
+
+def _body(item: GameOfferItem) -> str:
+    return item.model_dump_json()
+
+
+def _check_owner(game_id: str, owner: str | None, tenant_id: str) -> None:
+    """The D4 rule for games: unknown 404, another tenant's 403."""
+    if owner is None:
+        raise NotFoundError(f"Game '{game_id}' not found")
+    if owner != tenant_id:
+        raise ForbiddenError(f"Game '{game_id}' belongs to another tenant")
+
+
+def read_catalog(game_id: str) -> GameCatalog | None:
+    """The game's claim and offers in one (paginated) Query; None for a game nobody has claimed."""
+    items = page_all(
+        aws.dynamodb_client().query,
+        TableName=get_settings().campaigns_table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": game_pk(game_id)}},
+        ConsistentRead=True,
+    )
+    owner = next((item["tenant_id"]["S"] for item in items if item["SK"]["S"] == CLAIM_SK), None)
+    if owner is None:
+        return None
+    offers = tuple(
+        GameOfferItem.model_validate_json(item["body"]["S"])
+        for item in items
+        if item["SK"]["S"].startswith(OFFER_PREFIX)
+    )
+    return GameCatalog(game_id, owner, offers)
+
+
+def owned_catalog(game_id: str, tenant_id: str) -> GameCatalog:
+    catalog = read_catalog(game_id)
+    _check_owner(game_id, catalog.tenant_id if catalog else None, tenant_id)
+    return catalog  # type: ignore[return-value]  # _check_owner raised for None
+
+
+def create_offer(tenant_id: str, item: GameOfferItem) -> None:
+    """Claim the game for the tenant (first offer) or confirm it is theirs, and add the offer: one transaction."""
+    table = get_settings().campaigns_table
+    try:
+        aws.dynamodb_client().transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": game_pk(item.game_id)}, "SK": {"S": CLAIM_SK}},
+                        "UpdateExpression": "SET tenant_id = :tenant, created_at = if_not_exists(created_at, :now)",
+                        # The owner's later offers leave the claim as it was; another tenant's claim refuses.
+                        "ConditionExpression": "attribute_not_exists(PK) OR tenant_id = :tenant",
+                        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}, ":now": {"S": item.created_at}},
+                    }
+                },
+                {
+                    "Put": {
+                        "TableName": table,
+                        "Item": {
+                            "PK": {"S": game_pk(item.game_id)},
+                            "SK": {"S": offer_sk(item.offer_id)},
+                            "tenant_id": {"S": tenant_id},
+                            "body": {"S": _body(item)},
+                            "rev": {"N": "1"},
+                        },
+                        "ConditionExpression": "attribute_not_exists(PK)",
+                    }
+                },
+            ]
+        )
+    except ClientError as error:
+        reasons = cancellation_reasons(error)
+        if reasons and reasons[0] == "ConditionalCheckFailed":
+            raise ForbiddenError(f"Game '{item.game_id}' belongs to another tenant") from error
+        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            raise ConflictError(f"Offer '{item.offer_id}' already exists in game '{item.game_id}'") from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError(f"Game '{item.game_id}' was changed concurrently; retry") from error
+        raise
+
+
+def get_offer(game_id: str, tenant_id: str, offer_id: str) -> StoredOffer:
+    """404 for an unknown game or offer, 403 for another tenant's game (the game is checked first)."""
+    table = aws.campaigns_table()
+    claim = table.get_item(Key={"PK": game_pk(game_id), "SK": CLAIM_SK}, ConsistentRead=True).get("Item")
+    _check_owner(game_id, claim["tenant_id"] if claim else None, tenant_id)
+    item = table.get_item(Key={"PK": game_pk(game_id), "SK": offer_sk(offer_id)}, ConsistentRead=True).get("Item")
+    if item is None:
+        raise NotFoundError(f"Offer '{offer_id}' not found in game '{game_id}'")
+    return StoredOffer(GameOfferItem.model_validate_json(item["body"]), int(item["rev"]))
+
+
+def replace_offer(stored: StoredOffer, tenant_id: str, item: GameOfferItem) -> None:
+    """Write the new body if nobody changed or deleted the offer since it was read (rev)."""
+    try:
+        aws.campaigns_table().update_item(
+            Key={"PK": game_pk(item.game_id), "SK": offer_sk(item.offer_id)},
+            UpdateExpression="SET body = :body, rev = :next",
+            ConditionExpression="tenant_id = :tenant AND rev = :rev",
+            ExpressionAttributeValues={
+                ":body": _body(item),
+                ":next": stored.rev + 1,
+                ":rev": stored.rev,
+                ":tenant": tenant_id,
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise ConflictError(f"Offer '{item.offer_id}' was changed or deleted concurrently; retry") from error
+        raise
+
+
+def delete_offer(game_id: str, tenant_id: str, offer_id: str) -> None:
+    get_offer(game_id, tenant_id, offer_id)  # 404 / 403 first
+    try:
+        aws.campaigns_table().delete_item(
+            Key={"PK": game_pk(game_id), "SK": offer_sk(offer_id)},
+            ConditionExpression="tenant_id = :tenant",
+            ExpressionAttributeValues={":tenant": tenant_id},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            raise NotFoundError(f"Offer '{offer_id}' not found in game '{game_id}'") from error
+        raise
+
+
+# --- Per-player purchases (interactions table) ---------------------------------------------------------------
+
+
+def _purchases_key(game_id: str, player_id: str) -> dict[str, dict[str, str]]:
+    return {"PK": {"S": f"OFFERBUYS#{game_id}#{player_id}"}, "SK": {"S": "COUNTS"}}
+
+
+def player_purchases(game_id: str, player_id: str) -> dict[str, int]:
+    """offer_id -> conversions the player was credited with (one GetItem)."""
+    item = (
+        aws.dynamodb_client()
+        .get_item(TableName=get_settings().interactions_table, Key=_purchases_key(game_id, player_id))
+        .get("Item")
+    )
+    if not item:
+        return {}
+    return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("p:")}
+
+
+def add_purchase(game_id: str, player_id: str, offer_id: str, revenue_millicents: int) -> None:
+    """Count one conversion (called once per applied conversion: the learner's store deduplicates retries)."""
+    aws.dynamodb_client().update_item(
+        TableName=get_settings().interactions_table,
+        Key=_purchases_key(game_id, player_id),
+        UpdateExpression="ADD #offer :one, revenue_millicents :revenue SET updated_at = :now",
+        ExpressionAttributeNames={"#offer": f"p:{offer_id}"},
+        ExpressionAttributeValues={
+            ":one": {"N": "1"},
+            ":revenue": {"N": str(revenue_millicents)},
+            ":now": {"S": clock.now_iso()},
+        },
+    )

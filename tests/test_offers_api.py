@@ -1,0 +1,541 @@
+"""Game offers API (seed 000): the game offer catalog, POST /v2/recommend and POST /v1/feedback."""
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from arbiter import clock
+from arbiter.learning import store
+from arbiter.offers import catalog as offers_catalog
+from arbiter.offers import recommend as offers_recommend
+
+GAME = "ool-mmo"
+PLAYER = "player_8a2f"
+OFFERS_PATH = f"/v2/games/{GAME}/offers"
+
+# The seed's recommend example, verbatim.
+SEED_RECOMMEND = {
+    "game_id": GAME,
+    "player_id": PLAYER,
+    "session_context": {"level": 34, "minutes_played": 18, "segment": "mid-spender"},
+    "inventory_gaps": ["legendary_sword", "health_pack"],
+    "max_results": 3,
+}
+# The seed's feedback example, verbatim.
+SEED_FEEDBACK = {
+    "game_id": GAME,
+    "player_id": PLAYER,
+    "offer_id": "summer_blade_bundle",
+    "outcome": "converted",
+    "revenue_usd": 9.99,
+}
+
+SEED_OFFERS = [
+    {
+        "offer_id": "summer_blade_bundle",
+        "name": "Summer Blade Bundle",
+        "price_usd": 9.99,
+        "grants": ["legendary_sword", "weapons"],
+        "eligibility": {"segments": ["mid-spender", "whale"], "min_level": 20},
+        "limits": {"max_purchases": 1, "max_impressions_per_day": 5},
+    },
+    {
+        "offer_id": "health_pack_10x",
+        "name": "10 Health Packs",
+        "price_usd": 2.99,
+        "grants": ["health_pack", "consumables"],
+    },
+    {
+        "offer_id": "gold_starter_500",
+        "name": "500 Gold Starter",
+        "price_usd": 4.99,
+        "grants": ["gold"],
+        "eligibility": {"max_level": 60},
+    },
+]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_caches():
+    store.forget_models()
+    offers_catalog.forget_catalogs()
+    yield
+    store.forget_models()
+    offers_catalog.forget_catalogs()
+
+
+def key_header(key: str | None) -> dict[str, str]:
+    return {"X-API-Key": key} if key else {}
+
+
+def post(api, key, path, body):
+    return api.post(path, json=body, headers=key_header(key))
+
+
+def create_seed_offers(api, key):
+    for offer in SEED_OFFERS:
+        response = post(api, key, OFFERS_PATH, offer)
+        assert response.status == 201, response.body
+
+
+def recommend(api, key, **changes):
+    return post(api, key, "/v2/recommend", {**SEED_RECOMMEND, **changes})
+
+
+def model_items(dynamodb, game=GAME) -> list[dict]:
+    from arbiter.settings import get_settings
+
+    return dynamodb.query(
+        TableName=get_settings().interactions_table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"OFFERMODEL#{game}"}},
+    )["Items"]
+
+
+# --- The seed's two cURL examples -------------------------------------------------------------------------
+
+
+def test_seed_examples_work_after_the_game_and_offers_are_created(api, tenant_key):
+    # Given the seed's game and three offers created through the catalog API
+    create_seed_offers(api, tenant_key)
+
+    # When the seed's recommend request is sent
+    response = recommend(api, tenant_key)
+
+    # Then it answers the seed's bare array: offer_id, score in 0..1, ranks 1..n, and an interaction id header
+    assert response.status == 200, response.body
+    ranked = response.json()
+    assert isinstance(ranked, list) and len(ranked) == 3
+    assert [entry["rank"] for entry in ranked] == [1, 2, 3]
+    assert {entry["offer_id"] for entry in ranked} == {"summer_blade_bundle", "health_pack_10x", "gold_starter_500"}
+    assert all(set(entry) == {"offer_id", "score", "rank"} and 0 <= entry["score"] <= 1 for entry in ranked)
+    assert response.headers["x-interaction-id"].startswith("oint_")
+
+    # When the seed's feedback request is sent for the recommended bundle
+    feedback = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then it answers exactly {"status": "ok"}, matched to that recommendation
+    assert feedback.status == 200, feedback.body
+    assert feedback.json() == {"status": "ok"}
+    assert feedback.headers["x-feedback-matched"] == "true"
+    assert feedback.headers["x-feedback-status"] == "applied"
+    assert feedback.headers["x-interaction-id"] == response.headers["x-interaction-id"]
+
+
+def test_max_results_defaults_to_five_and_caps_the_array(api, tenant_key):
+    for index in range(7):
+        offer = {"offer_id": f"gem_pack_{index}", "name": f"Gems {index}", "price_usd": 0.99 + index}
+        assert post(api, tenant_key, OFFERS_PATH, offer).status == 201
+    body = {key: value for key, value in SEED_RECOMMEND.items() if key != "max_results"}
+
+    default = post(api, tenant_key, "/v2/recommend", body)
+    one = recommend(api, tenant_key, max_results=1)
+
+    assert [entry["rank"] for entry in default.json()] == [1, 2, 3, 4, 5]
+    assert len(one.json()) == 1 and one.json()[0]["rank"] == 1
+
+
+# --- Feedback ----------------------------------------------------------------------------------------------
+
+
+def test_retried_feedback_changes_the_model_once(api, tenant_key, dynamodb):
+    # Given a recommendation and one converted report for the bundle
+    create_seed_offers(api, tenant_key)
+    assert recommend(api, tenant_key).status == 200
+    first = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+    after_first = model_items(dynamodb)
+
+    # When the same report is retried
+    retry = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then both answer ok, the retry is flagged a duplicate, and the model items did not move
+    assert first.headers["x-feedback-status"] == "applied"
+    assert retry.status == 200 and retry.json() == {"status": "ok"}
+    assert retry.headers["x-feedback-status"] == "duplicate"
+    assert retry.headers["x-feedback-matched"] == "true"
+    assert after_first and model_items(dynamodb) == after_first
+    assert sum(int(item["updates"]["N"]) for item in after_first if item["SK"]["S"] == "S") == 1
+
+
+def test_a_conversion_counts_toward_the_purchase_limit(api, tenant_key):
+    # Given the bundle (at most one purchase per player) was bought once
+    create_seed_offers(api, tenant_key)
+    recommend(api, tenant_key)
+    post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # When the player asks again
+    again = recommend(api, tenant_key, max_results=10)
+
+    # Then the bundle is no longer eligible for them, but is for another player
+    assert "summer_blade_bundle" not in [entry["offer_id"] for entry in again.json()]
+    other = recommend(api, tenant_key, player_id="player_other", max_results=10)
+    assert "summer_blade_bundle" in [entry["offer_id"] for entry in other.json()]
+
+
+def test_feedback_for_an_offer_never_recommended_is_accepted_and_flagged(api, tenant_key, dynamodb):
+    create_seed_offers(api, tenant_key)
+
+    never_shown = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+    dismissal = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
+    unknown_offer = post(
+        api, tenant_key, "/v1/feedback", {**dismissal, "offer_id": "no_such_offer", "outcome": "dismissed"}
+    )
+
+    for response in (never_shown, unknown_offer):
+        assert response.status == 200 and response.json() == {"status": "ok"}
+        assert response.headers["x-feedback-matched"] == "false"
+        assert response.headers["x-feedback-status"] == "unmatched"
+    assert model_items(dynamodb) == []
+
+
+def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_key, dynamodb):
+    # Given a recommendation 25 hours ago that got no report
+    create_seed_offers(api, tenant_key)
+    start = clock.now()
+    clock.set_clock(lambda: start - timedelta(hours=25))
+    try:
+        assert recommend(api, tenant_key, max_results=1).status == 200
+    finally:
+        clock.set_clock(None)
+
+    # When the player is seen again
+    assert recommend(api, tenant_key, max_results=1).status == 200
+
+    # Then the old exposure was resolved as expired (the model learned one negative)
+    outcomes = [exposure.outcome for exposure, _ in store.player_exposures(GAME, PLAYER)]
+    assert outcomes.count("expired") == 1
+    assert sum(int(item["updates"]["N"]) for item in model_items(dynamodb) if item["SK"]["S"] == "S") == 1
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"outcome": "converted", "revenue_usd": None},
+        {"revenue_usd": -1},
+        {"revenue_usd": 100_000.01},
+        {"revenue_usd": 1.234},
+        {"outcome": "dismissed", "revenue_usd": 5},
+        {"outcome": "refunded"},
+        {"offer_id": "x" * 65},
+    ],
+)
+def test_bad_feedback_is_refused_with_422(api, tenant_key, change):
+    create_seed_offers(api, tenant_key)
+    body = {**SEED_FEEDBACK, **change}
+    body = {key: value for key, value in body.items() if value is not None}
+
+    response = post(api, tenant_key, "/v1/feedback", body)
+
+    assert response.status == 422, response.body
+    assert response.json()["detail"]
+
+
+def test_converted_without_revenue_names_the_field(api, tenant_key):
+    create_seed_offers(api, tenant_key)
+    body = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
+
+    response = post(api, tenant_key, "/v1/feedback", body)
+
+    assert response.status == 422
+    assert "revenue_usd is required" in response.json()["detail"]
+
+
+# --- Recommend: input, tenancy, eligibility, learning ---------------------------------------------------
+
+
+@pytest.mark.parametrize("max_results", [0, 51, -1])
+def test_max_results_out_of_range_is_422(api, tenant_key, max_results):
+    create_seed_offers(api, tenant_key)
+
+    response = recommend(api, tenant_key, max_results=max_results)
+
+    assert response.status == 422
+    assert "max_results" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"inventory_gaps": [f"item_{n}" for n in range(51)]},
+        {"session_context": {f"k{n}": n for n in range(51)}},
+        {"session_context": {"blob": "x" * 5000}},
+        {"player_id": "p" * 129},
+        {"game_id": "bad game id"},
+    ],
+)
+def test_unbounded_recommend_input_is_refused(api, tenant_key, change):
+    create_seed_offers(api, tenant_key)
+
+    response = recommend(api, tenant_key, **change)
+
+    assert response.status == 422, response.body
+
+
+def test_recommend_for_an_unknown_game_is_404(api, tenant_key):
+    response = recommend(api, tenant_key, game_id="no-such-game")
+
+    feedback = post(api, tenant_key, "/v1/feedback", {**SEED_FEEDBACK, "game_id": "no-such-game"})
+
+    assert response.status == 404
+    assert response.json() == {"detail": "Game 'no-such-game' not found"}
+    assert feedback.status == 404
+
+
+def test_another_tenants_game_is_403_on_every_route(api, tenant_key, other_tenant_key):
+    create_seed_offers(api, tenant_key)
+    offer = SEED_OFFERS[1]
+
+    answers = [
+        recommend(api, other_tenant_key),
+        post(api, other_tenant_key, "/v1/feedback", SEED_FEEDBACK),
+        post(api, other_tenant_key, OFFERS_PATH, {**offer, "offer_id": "stolen"}),
+        api.get(OFFERS_PATH, headers=key_header(other_tenant_key)),
+        api.get(f"{OFFERS_PATH}/health_pack_10x", headers=key_header(other_tenant_key)),
+        api.put(
+            f"{OFFERS_PATH}/health_pack_10x",
+            json={k: v for k, v in offer.items() if k != "offer_id"},
+            headers=key_header(other_tenant_key),
+        ),
+        api.delete(f"{OFFERS_PATH}/health_pack_10x", headers=key_header(other_tenant_key)),
+    ]
+
+    assert [answer.status for answer in answers] == [403] * len(answers)
+    assert all("another tenant" in answer.json()["detail"] for answer in answers)
+    # And nothing of the owner's catalog changed
+    listed = api.get(OFFERS_PATH, headers=key_header(tenant_key)).json()
+    assert listed["count"] == 3
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v2/recommend", SEED_RECOMMEND),
+        ("POST", "/v1/feedback", SEED_FEEDBACK),
+        ("POST", OFFERS_PATH, SEED_OFFERS[1]),
+        ("GET", OFFERS_PATH, None),
+        ("GET", f"{OFFERS_PATH}/summer_blade_bundle", None),
+        ("PUT", f"{OFFERS_PATH}/summer_blade_bundle", {"name": "x", "price_usd": 1}),
+        ("DELETE", f"{OFFERS_PATH}/summer_blade_bundle", None),
+    ],
+)
+def test_missing_or_wrong_api_key_is_401(api, tenant_key, method, path, body):
+
+    missing = api.request(method, path, json=body)
+    wrong = api.request(method, path, json=body, headers=key_header("ak_not_a_real_key"))
+
+    assert missing.status == 401 and missing.json() == {"detail": "Missing X-API-Key header"}
+    assert wrong.status == 401
+
+
+def test_no_eligible_offers_is_an_empty_array(api, tenant_key):
+    # Given the game's only offer is paused
+    offer = {**SEED_OFFERS[1], "status": "paused"}
+    assert post(api, tenant_key, OFFERS_PATH, offer).status == 201
+
+    response = recommend(api, tenant_key)
+
+    assert response.status == 200 and response.json() == []
+    assert "x-interaction-id" not in response.headers
+
+
+def test_eligibility_filters_segment_level_and_window(api, tenant_key):
+    now = clock.now()
+    offers = [
+        {"offer_id": "whales_only", "name": "W", "price_usd": 99.99, "eligibility": {"segments": ["whale"]}},
+        {"offer_id": "newbies", "name": "N", "price_usd": 0.99, "eligibility": {"max_level": 10}},
+        {"offer_id": "veterans", "name": "V", "price_usd": 1.99, "eligibility": {"min_level": 30, "max_level": 40}},
+        {
+            "offer_id": "future_sale",
+            "name": "F",
+            "price_usd": 2.99,
+            "starts_at": clock.isoformat(now + timedelta(days=1)),
+        },
+        {"offer_id": "past_sale", "name": "P", "price_usd": 2.99, "ends_at": clock.isoformat(now - timedelta(days=1))},
+        {"offer_id": "archived", "name": "A", "price_usd": 2.99, "status": "archived"},
+        {"offer_id": "for_mid", "name": "M", "price_usd": 3.99, "eligibility": {"segments": ["MID-SPENDER"]}},
+    ]
+    for offer in offers:
+        assert post(api, tenant_key, OFFERS_PATH, offer).status == 201
+
+    shown = {entry["offer_id"] for entry in recommend(api, tenant_key, max_results=50).json()}
+    no_level = recommend(api, tenant_key, max_results=50, session_context={"segment": "mid-spender"}).json()
+
+    assert shown == {"veterans", "for_mid"}
+    assert {entry["offer_id"] for entry in no_level} == {"for_mid"}
+
+
+def test_daily_impression_limit(api, tenant_key):
+    offer = {**SEED_OFFERS[1], "limits": {"max_impressions_per_day": 2}}
+    assert post(api, tenant_key, OFFERS_PATH, offer).status == 201
+
+    answers = [recommend(api, tenant_key).json() for _ in range(3)]
+
+    assert [len(answer) for answer in answers] == [1, 1, 0]
+
+
+def test_inventory_gap_match_changes_cold_start_ranking(api, tenant_key, monkeypatch):
+    monkeypatch.setattr(offers_recommend, "_rng", random.Random(7))  # Thompson draws, reproducible
+    # Given two new offers at the same price, one granting a potion, the other a shield
+    for offer_id, grant in (("potion_pack", "health_pack"), ("shield_pack", "iron_shield")):
+        offer = {"offer_id": offer_id, "name": offer_id, "price_usd": 4.99, "grants": [grant]}
+        assert post(api, tenant_key, OFFERS_PATH, offer).status == 201
+
+    # When players missing one or the other ask, with no feedback yet (cold start)
+    def top_share(gap: str) -> float:
+        tops = [
+            recommend(api, tenant_key, player_id=f"p{n}", inventory_gaps=[gap], max_results=2).json() for n in range(30)
+        ]
+        return sum(answer[0]["offer_id"] == "potion_pack" for answer in tops) / len(tops)
+
+    # Then the gap-filling offer ranks first far more often, and scores higher
+    assert top_share("health_pack") > 0.6
+    assert top_share("iron_shield") < 0.4
+    scores = {e["offer_id"]: e["score"] for e in recommend(api, tenant_key, inventory_gaps=["health_pack"]).json()}
+    assert scores["potion_pack"] > scores["shield_pack"]
+
+
+def test_conversions_move_the_ranking_toward_the_buying_offer(api, tenant_key):
+    # Given two equal offers and players who only ever buy the gems
+    for offer_id in ("gems_small", "coins_small"):
+        assert (
+            post(api, tenant_key, OFFERS_PATH, {"offer_id": offer_id, "name": offer_id, "price_usd": 1.99}).status
+            == 201
+        )
+    for n in range(15):
+        ranked = recommend(api, tenant_key, player_id=f"buyer{n}", max_results=2).json()
+        for entry in ranked:
+            outcome = (
+                {"outcome": "converted", "revenue_usd": 1.99}
+                if entry["offer_id"] == "gems_small"
+                else {"outcome": "dismissed"}
+            )
+            body = {"game_id": GAME, "player_id": f"buyer{n}", "offer_id": entry["offer_id"], **outcome}
+            assert post(api, tenant_key, "/v1/feedback", body).headers["x-feedback-status"] == "applied"
+
+    # Then the learned scores favour the gems
+    store.forget_models()
+    scores = {e["offer_id"]: e["score"] for e in recommend(api, tenant_key, player_id="new_player").json()}
+    assert scores["gems_small"] > scores["coins_small"]
+
+
+# --- Catalog ------------------------------------------------------------------------------------------------
+
+
+def test_create_get_list_replace_delete(api, tenant_key):
+    # Create
+    created = post(api, tenant_key, OFFERS_PATH, SEED_OFFERS[0])
+    assert created.status == 201
+    offer = created.json()
+    assert offer["game_id"] == GAME and offer["offer_id"] == "summer_blade_bundle"
+    assert offer["price_usd"] == 9.99 and offer["status"] == "active"
+    assert offer["eligibility"] == {"segments": ["mid-spender", "whale"], "min_level": 20, "max_level": None}
+    assert offer["limits"] == {"max_purchases": 1, "max_impressions_per_day": 5}
+
+    # Get and list
+    path = f"{OFFERS_PATH}/summer_blade_bundle"
+    assert api.get(path, headers=key_header(tenant_key)).json() == offer
+    listed = api.get(OFFERS_PATH, headers=key_header(tenant_key))
+    assert listed.status == 200 and listed.json() == {"offers": [offer], "count": 1}
+
+    # Replace
+    replacement = {"name": "Summer Blade Bundle (sale)", "price_usd": 4.5, "grants": ["legendary_sword"]}
+    replaced = api.put(path, json=replacement, headers=key_header(tenant_key))
+    assert replaced.status == 200
+    assert replaced.json()["price_usd"] == 4.5 and replaced.json()["created_at"] == offer["created_at"]
+    assert replaced.json()["limits"] == {"max_purchases": None, "max_impressions_per_day": None}
+
+    # Delete
+    deleted = api.delete(path, headers=key_header(tenant_key))
+    assert deleted.status == 204 and deleted.body == ""
+    assert api.get(path, headers=key_header(tenant_key)).status == 404
+    assert api.get(OFFERS_PATH, headers=key_header(tenant_key)).json() == {"offers": [], "count": 0}
+
+
+def test_price_is_stored_exactly_in_millicents(api, tenant_key, dynamodb):
+    from arbiter.settings import get_settings
+
+    post(api, tenant_key, OFFERS_PATH, {"offer_id": "p", "name": "p", "price_usd": 0.1})
+    item = dynamodb.get_item(
+        TableName=get_settings().campaigns_table, Key={"PK": {"S": f"OFFERGAME#{GAME}"}, "SK": {"S": "OFFER#p"}}
+    )["Item"]
+
+    assert '"price_millicents":10000' in item["body"]["S"]
+    assert api.get(f"{OFFERS_PATH}/p", headers=key_header(tenant_key)).json()["price_usd"] == 0.1
+
+
+def test_duplicate_offer_id_is_409_and_changes_nothing(api, tenant_key):
+    post(api, tenant_key, OFFERS_PATH, SEED_OFFERS[1])
+
+    again = post(api, tenant_key, OFFERS_PATH, {**SEED_OFFERS[1], "name": "Other"})
+
+    assert again.status == 409
+    assert api.get(f"{OFFERS_PATH}/health_pack_10x", headers=key_header(tenant_key)).json()["name"] == "10 Health Packs"
+
+
+def test_unknown_game_and_offer_are_404(api, tenant_key):
+    assert api.get("/v2/games/nope/offers", headers=key_header(tenant_key)).status == 404
+    assert api.get("/v2/games/nope/offers/x", headers=key_header(tenant_key)).status == 404
+    create_seed_offers(api, tenant_key)
+    missing = f"{OFFERS_PATH}/missing_offer"
+    replacement = {"name": "x", "price_usd": 1}
+    assert api.get(missing, headers=key_header(tenant_key)).status == 404
+    assert api.put(missing, json=replacement, headers=key_header(tenant_key)).status == 404
+    assert api.delete(missing, headers=key_header(tenant_key)).status == 404
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"offer_id": "has space"},
+        {"offer_id": "x" * 65},
+        {"offer_id": ""},
+        {"price_usd": 0},
+        {"price_usd": 1.999},
+        {"price_usd": 10_000.01},
+        {"name": ""},
+        {"grants": ["g"] * 21},
+        {"eligibility": {"min_level": 30, "max_level": 10}},
+        {"eligibility": {"segments": ["s"] * 51}},
+        {"limits": {"max_purchases": 0}},
+        {"limits": {"max_impressions_per_day": 1001}},
+        {"starts_at": "tomorrow"},
+        {"starts_at": "2026-06-02T00:00:00Z", "ends_at": "2026-06-01T00:00:00Z"},
+        {"status": "deleted"},
+        {"unknown_field": 1},
+    ],
+)
+def test_invalid_offer_is_422_and_writes_nothing(api, tenant_key, change):
+    response = post(api, tenant_key, OFFERS_PATH, {**SEED_OFFERS[1], **change})
+
+    assert response.status == 422, response.body
+    assert response.json()["detail"]
+    # Nothing written: the game was not even claimed
+    assert api.get(OFFERS_PATH, headers=key_header(tenant_key)).status == 404
+
+
+def test_invalid_replacement_is_422_and_keeps_the_offer(api, tenant_key):
+    post(api, tenant_key, OFFERS_PATH, SEED_OFFERS[1])
+    path = f"{OFFERS_PATH}/health_pack_10x"
+
+    response = api.put(path, json={"name": "x", "price_usd": -1}, headers=key_header(tenant_key))
+
+    assert response.status == 422
+    assert api.get(path, headers=key_header(tenant_key)).json()["price_usd"] == 2.99
+
+
+def test_missing_body_fields_are_400(api, tenant_key):
+    response = post(api, tenant_key, OFFERS_PATH, {"offer_id": "x"})
+
+    assert response.status == 400
+    assert "name" in response.json()["detail"]
+
+
+def test_catalog_change_reaches_recommend_at_once_on_the_writing_instance(api, tenant_key):
+    create_seed_offers(api, tenant_key)
+    assert len(recommend(api, tenant_key, max_results=10).json()) == 3
+
+    api.delete(f"{OFFERS_PATH}/gold_starter_500", headers=key_header(tenant_key))
+
+    ids = {entry["offer_id"] for entry in recommend(api, tenant_key, max_results=10).json()}
+    assert "gold_starter_500" not in ids and len(ids) == 2
