@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import botocore.client
 import pytest
 
-from arbiter import clock
+from arbiter import aws, clock
 from arbiter.ads import tokens
 from arbiter.ads.serving import cache, logic
 from arbiter.auth import keys
@@ -158,11 +158,21 @@ def test_seed_flow_returns_the_winning_creative_and_a_verifiable_token(api, tena
     assert claims.expires_at == int(START.timestamp()) + 900
 
 
-def test_a_paused_campaign_stops_serving_once_the_cache_expires(api, tenant_key, developer_key, game, serving_state):
-    # Given the only campaign served once (the cache is warm), then paused
+def test_a_pause_made_by_another_instance_stops_serving_once_the_cache_expires(
+    api, tenant_key, developer_key, game, serving_state
+):
+    # Given the only campaign served once (the cache is warm), then paused by another instance: written to
+    # DynamoDB directly, so this instance hears nothing of it
     campaign = serving_campaign(api, tenant_key)
     assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
-    assert api.post(f"/api/ads/campaigns/{campaign['id']}/pause", key=tenant_key).status == 200
+    aws.campaigns_table().update_item(
+        Key={"PK": f"CAMPAIGN#{campaign['id']}", "SK": "CAMPAIGN"},
+        UpdateExpression="SET #status = :paused REMOVE GSI2PK, GSI2SK",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":paused": "paused"},
+    )
+    # When the cache is still fresh, it may still be offered (billing re-checks status, so nothing is charged)
+    assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
 
     # When the candidate cache's TTL (15 s by default) has passed
     serving_state.advance(seconds=16)
@@ -171,6 +181,16 @@ def test_a_paused_campaign_stops_serving_once_the_cache_expires(api, tenant_key,
     # Then nothing qualifies: 204 with no body
     assert response.status == 204
     assert not response.body
+
+
+def test_a_pause_on_this_instance_stops_serving_at_once(api, tenant_key, developer_key, game):
+    # Given the only campaign served once (the cache is warm)
+    campaign = serving_campaign(api, tenant_key)
+    assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
+    # When it is paused through this same process (as on the local stack, where functions share one process)
+    assert api.post(f"/api/ads/campaigns/{campaign['id']}/pause", key=tenant_key).status == 200
+    # Then the very next match has nothing to serve, without waiting for the cache TTL
+    assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 204
 
 
 def test_no_active_campaign_is_204(api, developer_key, game):

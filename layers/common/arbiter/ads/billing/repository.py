@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.ads.billing.models import BillingCampaignView, BillingLedgerView, ImpressionCharge
+from arbiter.ads.serving import invalidation
 from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.settings import get_settings
 
@@ -218,11 +219,12 @@ def mark_exhausted(campaign_id: str, now: str) -> bool:
             ExpressionAttributeNames={"#status": "status"},
             ExpressionAttributeValues={":exhausted": "exhausted", ":active": "active", ":now": now},
         )
-        return True
     except ClientError as error:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
+    invalidation.changed()
+    return True
 
 
 def get_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerView] | None:

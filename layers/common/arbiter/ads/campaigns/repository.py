@@ -19,6 +19,7 @@ from arbiter import aws
 from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.creative_models import CreativeDoc, CreativePointerItem
 from arbiter.ads.campaigns.models import CampaignItem, CampaignStatus, LedgerItem
+from arbiter.ads.serving import invalidation
 from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
 from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError
@@ -72,6 +73,7 @@ def _transact(named_items: list[tuple[str, dict[str, Any]]]) -> None:
     # The resource's client serializes plain Python values (str, int, Decimal, dict) like Table calls do.
     try:
         aws.dynamodb_resource().meta.client.transact_write_items(TransactItems=[item for _, item in named_items])
+        invalidation.changed()
     except ClientError as error:
         reasons = cancellation_reasons(error)
         failed = frozenset(
@@ -86,11 +88,13 @@ def _transact(named_items: list[tuple[str, dict[str, Any]]]) -> None:
 
 def _update_campaign(campaign_id: str, **kwargs: Any) -> dict[str, Any]:
     try:
-        return aws.campaigns_table().update_item(Key=campaign_key(campaign_id), **kwargs)
+        result = aws.campaigns_table().update_item(Key=campaign_key(campaign_id), **kwargs)
     except ClientError as error:
         if is_condition_failure(error):
             raise WriteRefused(frozenset({"campaign"})) from error
         raise
+    invalidation.changed()
+    return result
 
 
 # ---- reads ---------------------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from botocore.exceptions import ClientError
 
 from arbiter import aws
 from arbiter.ads.placements.models import PlacementItem
+from arbiter.ads.serving import invalidation
 from arbiter.dynamo import is_condition_failure, page_all
 from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
@@ -89,6 +90,7 @@ def enable(item: PlacementItem) -> PlacementItem:
         if existing is not None and existing.tenant_id != item.tenant_id:
             raise forbidden(item.game_id) from error
         raise ConflictError(f"Placements are already enabled for game '{item.game_id}'") from error
+    invalidation.changed()
     return PlacementItem.model_validate(stored)
 
 
@@ -116,4 +118,5 @@ def update_fields(tenant_id: str, game_id: str, fields: dict[str, Any]) -> Place
             raise forbidden(game_id) from error
         # Items are never deleted and never change tenant, so this is unreachable barring a bug.
         raise ConflictError(f"Placement for game '{game_id}' changed during the update; retry") from error
+    invalidation.changed()
     return PlacementItem.model_validate(stored)

@@ -25,7 +25,7 @@ from arbiter.ads.matching.models import ServingCampaign, ServingPlacement
 from arbiter.ads.pacing.calculations import effective_throttle
 from arbiter.ads.placements import logic as placements
 from arbiter.ads.placements.models import PlacementItem
-from arbiter.ads.serving import repository
+from arbiter.ads.serving import invalidation, repository
 from arbiter.observability import logger
 
 TTL_ENV = "CANDIDATE_CACHE_TTL_SECONDS"
@@ -116,7 +116,11 @@ def active_placement(tenant_id: str, game_id: str) -> CachedPlacement:
 
 
 def clear() -> None:
-    """Forget everything cached (tests; a fresh instance starts empty anyway)."""
+    """Forget everything cached: after a write on this instance (invalidation), and in tests."""
     global _snapshot
     _snapshot = None
     _placements.clear()
+
+
+# A campaign or placement written by this instance is served (or withdrawn) by its next /match.
+invalidation.on_change(clear)
