@@ -93,3 +93,17 @@ def test_non_json_content_type_is_415_with_detail():
     code, body, _ = _call("POST", "/probe", "count=1", headers={"Content-Type": "text/plain"})
     assert code == 415
     assert "application/json" in body["detail"]
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data", "application/x-www-form-urlencoded", "text/csv"])
+def test_form_and_multipart_bodies_are_415_before_any_parsing(content_type):
+    code, body, _ = _call("POST", "/probe", "count=1&kind=a", headers={"Content-Type": content_type})
+    assert code == 415
+    assert content_type in body["detail"]
+
+
+def test_json_with_a_charset_is_accepted():
+    code, body, _ = _call(
+        "POST", "/probe", '{"count": 2, "kind": "a"}', headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+    assert (code, body) == (200, {"ok": 2})

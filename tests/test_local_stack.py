@@ -129,6 +129,13 @@ def test_unknown_route_is_404_json_with_detail(stack):
     assert response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["TRACE", "QUERY"])
+def test_any_other_method_is_404_json_like_api_gateway(stack, method):
+    response = http(method, f"{stack.api_url}/api/ads/campaigns")
+    assert response.status == 404
+    assert response.json()["detail"]
+
+
 def test_204_route_returns_no_body(stack, demo_key):
     url = f"{stack.api_url}/api/ads/placements/local_stack_game"
     assert http("POST", url, key=demo_key, payload=PLACEMENT).status == 201

@@ -57,7 +57,7 @@ def headers_of(error: errors.ArbiterError) -> dict[str, str] | None:
 
 
 def _error_result(status: HTTPStatus | int, detail: str, headers: dict[str, str] | None = None) -> dict:
-    """A finished Lambda result for answers given before the resolver runs (413, 429)."""
+    """A finished Lambda result for answers given before the resolver runs (413, 415, 429)."""
     return {
         "statusCode": int(status),
         "headers": {"Content-Type": content_types.APPLICATION_JSON, **(headers or {})},
@@ -88,6 +88,22 @@ def _validation_status(validation_errors: list[dict[str, Any]]) -> HTTPStatus:
     if any(_is_malformed(error) for error in validation_errors):
         return HTTPStatus.BAD_REQUEST
     return HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+def _is_json_media_type(content_type: str) -> bool:
+    media_type = content_type.split(";", 1)[0].strip().lower()
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def _unsupported_body_response(event: dict) -> dict | None:
+    """415 for a body sent as anything but JSON, before Powertools tries to parse it as a form or multipart."""
+    headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
+    content_type = headers.get("content-type")
+    if not event.get("body") or content_type is None or _is_json_media_type(content_type):
+        return None
+    return _error_result(
+        HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json (got {content_type[:100]})"
+    )
 
 
 def _oversized_body_response(event: dict) -> dict | None:
@@ -163,7 +179,7 @@ def lambda_handler_for(*routers: Router, rate_limit: RateLimitClass | None = Non
     app = create_resolver(*routers)
 
     def answer(event: dict, context: Any) -> dict:
-        return _oversized_body_response(event) or app.resolve(event, context)
+        return _oversized_body_response(event) or _unsupported_body_response(event) or app.resolve(event, context)
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)

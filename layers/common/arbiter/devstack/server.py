@@ -126,6 +126,13 @@ class _GatewayRequestHandler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._forward()
 
+    def __getattr__(self, name: str):
+        # Any other method (TRACE, QUERY, ...) goes through the gateway too, which answers 404 JSON for a route no
+        # function serves, as API Gateway does, instead of http.server's HTML 501.
+        if name.startswith("do_") and name[3:].isalpha() and name[3:].isupper():
+            return self._forward
+        raise AttributeError(name)
+
     def _forward(self) -> None:
         started = time.perf_counter()
         try:
