@@ -367,7 +367,7 @@ def learner_cpu_per_recommend(offer_count: int, seed: int, samples: int = 400) -
         feature_list = model.pair_features(
             context_features(session.session_context),
             features[offer.offer_id],
-            features[offer.offer_id].matches_gaps(gaps),
+            features[offer.offer_id].gap_matches(gaps),
         )
         converted = rng.random() < world.conversion_probability(player, session, offer)
         state.apply(model.posterior_update(state, feature_list, converted))

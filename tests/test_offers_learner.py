@@ -23,7 +23,7 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def features_of(offer: OfferFeatures, gaps: frozenset[str] = frozenset(), context=CONTEXT):
-    return pair_features(context, offer, offer.matches_gaps(gaps))
+    return pair_features(context, offer, offer.gap_matches(gaps))
 
 
 def learn(state: model.ModelState, offer: OfferFeatures, converted: bool, times: int = 1, context=CONTEXT) -> None:
@@ -46,11 +46,86 @@ def test_context_features_band_numbers_hash_strings_and_ignore_nested_values():
     # When it becomes features
     names = context_features(context)
 
-    # Then numbers are log2 bands, strings hash to a bounded bucket (case-insensitive), nested values are skipped
-    assert "lvl=6" in names and "min=5" in names and "x:gems#11" in names and "x:vip=true" in names
+    # Then level is in half-octave bands (34 -> round(2 log2 34) = 10), other numbers in log2 bands, strings hash
+    # to a bounded bucket (case-insensitive), nested values are skipped
+    assert "lvl=10" in names and "min=5" in names and "x:gems#11" in names and "x:vip=true" in names
     assert context_features({"segment": "mid-spender"}) == tuple(n for n in names if n.startswith("seg="))
     assert not any("inventory" in name for name in names)
     assert names == tuple(sorted(names))
+
+
+def test_level_bands_are_half_octaves():
+    bands = [context_features({"level": level})[0] for level in (1, 2, 3, 4, 6, 8, 80)]
+    assert bands == ["lvl=0", "lvl=2", "lvl=3", "lvl=4", "lvl=5", "lvl=6", "lvl=13"]
+    assert context_features({"level": -3}) == ("lvl=-1",)
+
+
+def test_only_level_and_segment_are_crossed_with_the_offer():
+    # Given a context with the seed's keys and an extra key
+    context = context_features({"level": 34, "minutes_played": 18, "segment": "whale", "platform": "ios"})
+
+    # When a pair is featurized
+    names = {feature.name for feature in pair_features(context, SWORD, 0)}
+
+    # Then every context feature has a main effect, but only level and segment cross the offer's descriptors
+    crossed = {name.split("|")[0] for name in names if "|" in name}
+    assert set(context) <= names
+    assert crossed == {c for c in context if c.startswith(("lvl=", "seg="))}
+    assert f"{context[0]}|o={SWORD.offer_id}" in names
+
+
+def test_each_segment_learns_its_own_price_sensitivity_across_offers():
+    # Given big spenders who buy the expensive offer and small spenders who only buy the cheap one
+    state = model.ModelState()
+    whale = context_features({"level": 34, "segment": "whale"})
+    minnow = context_features({"level": 34, "segment": "low-spender"})
+    premium = OfferFeatures("premium_chest", 49.99, ("chest",))
+    for _ in range(200):
+        learn(state, premium, True, context=whale)
+        learn(state, GOLD, False, context=whale)
+        learn(state, premium, False, context=minnow)
+        learn(state, GOLD, True, context=minnow)
+
+    # Then the segments' price slopes part: a new expensive offer is likelier to sell to the big spender
+    slopes = {
+        name: state.moments(model.Feature(name, "price_slope"))[0] for name in (f"{whale[1]}|lp", f"{minnow[1]}|lp")
+    }
+    assert slopes[f"{whale[1]}|lp"] > 0 > slopes[f"{minnow[1]}|lp"]
+    new_offer = OfferFeatures("new_premium", 99.99, ("crown",))
+    assert model.predictive_conversion(state, features_of(new_offer, context=whale)) > model.predictive_conversion(
+        state, features_of(new_offer, context=minnow)
+    )
+
+
+def test_gap_match_counts_the_offers_grants_found_in_the_gaps():
+    # Given gaps naming a missing item and its category
+    gaps = normalize_gaps(["legendary_sword", "weapons", "potions"])
+
+    # Then an offer granting the item and its category matches twice, one sharing only a category once
+    assert SWORD.gap_matches(gaps) == 2
+    assert POTIONS.gap_matches(gaps) == 1
+    assert GOLD.gap_matches(gaps) == 0
+    names = {feature.name for feature in features_of(SWORD, gaps)}
+    assert {"gap", "gapn=2", f"gap|o={SWORD.offer_id}"} <= names
+    assert "gapn=1" in {feature.name for feature in features_of(POTIONS, gaps)}
+    assert not any(name.startswith("gap") for name in (feature.name for feature in features_of(GOLD, gaps)))
+
+
+def test_item_level_gap_matches_can_be_learnt_apart_from_category_matches():
+    # Given players who buy offers that grant their missing item and ignore those that only share its category
+    state = model.ModelState()
+    gaps = normalize_gaps(["legendary_sword", "weapons", "potions"])
+    for _ in range(300):
+        state.apply(model.posterior_update(state, features_of(SWORD, gaps), True))
+        state.apply(model.posterior_update(state, features_of(POTIONS, gaps), False))
+
+    # Then the count feature tells them apart for a new offer it has never seen
+    fresh_item = OfferFeatures("new_item_offer", 9.99, ("health_pack", "potions"))
+    item_gaps = normalize_gaps(["health_pack", "potions"])
+    category_only = normalize_gaps(["potions"])
+    assert model.predictive_conversion(state, features_of(fresh_item, item_gaps)) > model.predictive_conversion(
+        state, features_of(fresh_item, category_only)
+    )
 
 
 def test_context_features_bound_the_number_of_extra_keys():

@@ -196,3 +196,25 @@ def test_model_items_have_no_ttl_and_log_items_do(model_store):
     assert model_items and all("expires_at" not in item for item in model_items)
     assert log_items and all("expires_at" in item for item in log_items)
     assert {item["SK"]["S"] for item in model_items} >= {"S", f"O#{SWORD.offer_id}"}
+
+
+def test_the_log_keeps_the_gap_match_count_and_reads_old_items_as_a_flag(model_store):
+    # Given a recommendation whose offer matched two gaps
+    store.record_recommendation(GAME, "p1", [Exposure("int_1", SWORD, CONTEXT, 2, T0)])
+
+    # Then the exposure read back has the count (and the item keeps the boolean flag too)
+    exposure, sort_key = store.latest_exposure(GAME, "p1", SWORD.offer_id)
+    assert exposure.gap_match == 2
+    assert {f.name for f in exposure.features()} >= {"gap", "gapn=2"}
+
+    # And an item logged before counts were kept (flag only) reads as a count of 1
+    client = aws.dynamodb_client()
+    key = {"PK": {"S": f"OFFERRECS#{GAME}#p1"}, "SK": {"S": sort_key}}
+    client.update_item(
+        TableName=store._table(),
+        Key=key,
+        UpdateExpression="REMOVE offers.#o.gap_count",
+        ExpressionAttributeNames={"#o": SWORD.offer_id},
+    )
+    legacy, _ = store.latest_exposure(GAME, "p1", SWORD.offer_id)
+    assert legacy.gap_match == 1

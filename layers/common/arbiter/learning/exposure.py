@@ -20,12 +20,12 @@ DEFAULT_EXPIRY_WINDOW = timedelta(hours=24)
 @dataclass(frozen=True, slots=True)
 class Exposure:
     """One offer shown in one recommendation, with what is needed to rebuild its features at feedback time
-    (the offer's price and grants as they were when shown, the request's context features and gap match)."""
+    (the offer's price and grants as they were when shown, the request's context features and gap match count)."""
 
     interaction_id: str
     offer: OfferFeatures
     context: tuple[str, ...]
-    gap_match: bool
+    gap_match: int  # the offer's gap match count when shown (0 = none)
     shown_at: datetime
     outcome: str | None = None
 

@@ -2,12 +2,19 @@
 
 The model is a logistic regression over sparse, named features (docs/decisions.md, "Offers learner"):
 
-- context features come from `session_context` (level and minutes_played in log2 bands, segment, and up to
-  MAX_EXTRA_CONTEXT_KEYS other scalar keys, in sorted key order: numbers banded, booleans as values, strings
-  hashed into STRING_BUCKETS buckets) and are the same for every offer in a request;
+- context features come from `session_context`: the seed's well-known keys (level in half-octave bands,
+  minutes_played in octave bands, segment hashed) and up to MAX_EXTRA_CONTEXT_KEYS other scalar keys, in
+  sorted key order (numbers banded, booleans as values, strings hashed into STRING_BUCKETS buckets); they are
+  the same for every offer in a request;
 - offer descriptors are the offer's id, its price band and the items/categories it grants;
-- the pair's features are a bias, ln(price) (a real value), each descriptor, each context feature, every
-  context x descriptor cross (what personalizes), and the inventory-gap match (alone and per offer).
+- the pair's features are a bias, ln(price) (a real value), each descriptor, each context feature, the
+  crosses of the personalizing keys (level band and segment: PERSONALIZING_PREFIXES) with every descriptor,
+  a per-segment ln(price) slope (price sensitivity differs by segment and generalizes across price bands),
+  and the inventory-gap match: any match, how many of the offer's grants are gaps (GAP_COUNT_CAP at most), and
+  the match per offer. Other context keys get main effects only: crossing every key with every descriptor
+  multiplied the weights Thompson sampling must explore, and cost revenue in the benchmark (docs/benchmarks.md).
+  The match count separates an offer granting the missing item (item and category both match) from one that
+  only shares a category with it.
 
 Names are plain strings (they are the model's keys in DynamoDB), bounded in length so an item stays small.
 """
@@ -32,6 +39,14 @@ OFFER = "offer"
 CONTEXT = "context"
 CROSS = "cross"
 GAP_OFFER = "gap_offer"
+GAP_COUNT = "gap_count"
+PRICE_SLOPE = "price_slope"
+
+GAP_COUNT_CAP = 3
+# Context features whose crosses with the offer's descriptors personalize the ranking.
+PERSONALIZING_PREFIXES = ("lvl=", "seg=")
+# Context features that get their own ln(price) slope: how price-sensitive a segment is holds across offers.
+PRICE_SLOPE_PREFIXES = ("seg=",)
 
 _WELL_KNOWN_KEYS = ("level", "minutes_played", "segment")
 
@@ -50,6 +65,10 @@ class OfferFeatures:
 
     def matches_gaps(self, gaps: frozenset[str]) -> bool:
         return any(grant in gaps for grant in self.grants)
+
+    def gap_matches(self, gaps: frozenset[str]) -> int:
+        """How many of the offer's distinct grants are inventory gaps (0 = no match)."""
+        return sum(1 for grant in set(self.grants) if grant in gaps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +89,11 @@ def band(value: float) -> int:
     return min(int(value), 2**40).bit_length()
 
 
+def half_octave(value: float) -> int:
+    """Bands of half an octave for values >= 1 (1, 1.4, 2, 2.8, 4, ...): 0 -> 0, 2 -> 2, 34 -> 10."""
+    return round(2 * math.log2(max(value, 1.0)))
+
+
 def price_band(price_usd: float) -> int:
     """Prices in half-octaves: 0.99 and 1.99 differ, 9.99 and 10.99 do not."""
     return round(2 * math.log2(max(price_usd, 0.01)))
@@ -80,7 +104,8 @@ def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
     names: set[str] = set()
     level = session_context.get("level")
     if _is_number(level):
-        names.add(f"lvl={band(float(level))}")
+        # Half octaves: what suits a player changes faster with level than an octave band resolves.
+        names.add(f"lvl={half_octave(float(level)) if level >= 0 else -1}")
     minutes = session_context.get("minutes_played")
     if _is_number(minutes):
         names.add(f"min={band(float(minutes))}")
@@ -113,13 +138,21 @@ def normalize_gaps(inventory_gaps: Iterable[str]) -> frozenset[str]:
     return frozenset(str(gap) for gap in inventory_gaps)
 
 
-def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: bool) -> list[Feature]:
-    """Every feature of showing `offer` in `context`."""
+def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: int) -> list[Feature]:
+    """Every feature of showing `offer` in `context`; `gap_match` is the offer's gap match count
+    (OfferFeatures.gap_matches; a bool reads as 0 or 1, as exposures logged before counts were kept)."""
     descriptors = offer.descriptors()
-    features = [Feature("bias", BIAS), Feature("lp", LOG_PRICE, math.log(max(offer.price_usd, 0.01)))]
+    log_price = math.log(max(offer.price_usd, 0.01))
+    features = [Feature("bias", BIAS), Feature("lp", LOG_PRICE, log_price)]
     features += [Feature(d, OFFER) for d in descriptors]
     features += [Feature(c, CONTEXT) for c in context]
-    features += [Feature(f"{c}|{d}", CROSS) for c in context for d in descriptors]
+    personalizing = [c for c in context if c.startswith(PERSONALIZING_PREFIXES)]
+    features += [Feature(f"{c}|{d}", CROSS) for c in personalizing for d in descriptors]
+    features += [Feature(f"{c}|lp", PRICE_SLOPE, log_price) for c in context if c.startswith(PRICE_SLOPE_PREFIXES)]
     if gap_match:
-        features += [Feature("gap", GAP), Feature(f"gap|{descriptors[0]}", GAP_OFFER)]
+        features += [
+            Feature("gap", GAP),
+            Feature(f"gapn={min(int(gap_match), GAP_COUNT_CAP)}", GAP_COUNT),
+            Feature(f"gap|{descriptors[0]}", GAP_OFFER),
+        ]
     return features

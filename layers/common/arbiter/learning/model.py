@@ -28,9 +28,11 @@ from arbiter.learning.features import (
     CONTEXT,
     CROSS,
     GAP,
+    GAP_COUNT,
     GAP_OFFER,
     LOG_PRICE,
     OFFER,
+    PRICE_SLOPE,
     Feature,
     OfferFeatures,
     pair_features,
@@ -54,6 +56,8 @@ PRIORS: dict[str, Prior] = {
     CONTEXT: Prior(0.0, 0.2),
     CROSS: Prior(0.0, 0.1),
     GAP_OFFER: Prior(0.0, 0.2),
+    GAP_COUNT: Prior(0.0, 0.5),  # item-level vs category-only matches: learnt, no prior direction
+    PRICE_SLOPE: Prior(0.0, 0.05),  # a segment's deviation from the shared ln(price) weight
 }
 
 OUTCOMES = ("converted", "dismissed", "expired")
@@ -159,7 +163,7 @@ class RankedOffer:
     rank: int
     conversion_probability: float
     expected_revenue_usd: float
-    gap_match: bool
+    gap_match: int  # how many of the offer's grants are inventory gaps (0 = none; truthy = a match)
 
 
 def recommend(
@@ -181,7 +185,7 @@ def recommend(
     max_price = max(offer.price_usd for offer in offers) or 1.0
     candidates = []
     for offer in offers:
-        gap_match = offer.matches_gaps(gaps)
+        gap_match = offer.gap_matches(gaps)
         features = pair_features(context, offer, gap_match)
         mean = variance = sampled_score = 0.0
         for feature in features:

@@ -7,8 +7,8 @@ Items (interactions table, PK/SK):
   attributes, `q:<name>` and `e:<name>` - precision and eta added since the prior (a missing one is the prior)
   - and each item counts its `updates`. No `expires_at`: model items never expire.
 - recommendation log: `OFFERRECS#<game_id>#<player_id>` / `REC#<shown_at>#<interaction_id>`, one item per
-  recommendation: the context features, the shown offers as they were (price, grants, gap match, rank) and an
-  `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
+  recommendation: the context features, the shown offers as they were (price, grants, gap match flag `gap` and
+  count `gap_count`, rank) and an `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
 
 No lost updates: one outcome is one TransactWriteItems - the log item's `outcomes.<offer>` is set under a
 condition (a first outcome, or `converted` over `expired`), which makes a retried report a no-op, and the
@@ -153,7 +153,8 @@ def _offer_to_item(exposure: Exposure, rank: int) -> dict:
         "M": {
             "price": _number(exposure.offer.price_usd),
             "grants": {"L": [{"S": grant} for grant in exposure.offer.grants]},
-            "gap": {"BOOL": exposure.gap_match},
+            "gap": {"BOOL": bool(exposure.gap_match)},
+            "gap_count": {"N": str(int(exposure.gap_match))},
             "rank": {"N": str(rank)},
         }
     }
@@ -197,7 +198,8 @@ def _exposures_of(item: dict) -> list[Exposure]:
                     grants=tuple(grant["S"] for grant in offer["grants"]["L"]),
                 ),
                 context=context,
-                gap_match=offer["gap"]["BOOL"],
+                # Items logged before match counts were kept hold only the flag: it reads as a count of 0 or 1.
+                gap_match=int(offer["gap_count"]["N"]) if "gap_count" in offer else int(offer["gap"]["BOOL"]),
                 shown_at=shown_at,
                 outcome=outcomes.get(offer_id),
             )
