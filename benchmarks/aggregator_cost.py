@@ -9,23 +9,12 @@ WCU model (on-demand): a transactional write costs 2 WCU per 1 KB of item (marke
 a sketch PutItem costs ceil(item KB) WCU and its strongly consistent GetItem ceil(item / 4 KB) RCU.
 """
 
-import os
+import benchmarks.offline_aws  # noqa: F401  (first: fake AWS credentials before boto3 loads)
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "POWERTOOLS_METRICS_DISABLED": "1",
-        "IMPRESSION_TOKEN_SECRET": "benchmark-secret-benchmark-secret-0123",
-    }
-)
-os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+# isort: split
 
 import math
+import os
 import sys
 import time
 import warnings

@@ -8,24 +8,16 @@ one warm-up call fills the instance's catalog snapshot, then every call is timed
 with a botocore before-call hook per warm call.
 """
 
+import benchmarks.offline_aws  # noqa: F401  (first: fake AWS credentials before boto3 loads)
+
+# isort: split
+
 import json
 import os
 import statistics
 import time
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "x",
-        "AWS_SECRET_ACCESS_KEY": "x",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "RATE_LIMITS_ENABLED": "false",
-        "CATALOG_CACHE_TTL_SECONDS": "300",
-    }
-)
-os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+os.environ.update({"RATE_LIMITS_ENABLED": "false", "CATALOG_CACHE_TTL_SECONDS": "300"})
 
 from moto import mock_aws
 

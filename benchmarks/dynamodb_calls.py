@@ -5,20 +5,9 @@ counting the DynamoDB API calls each request makes, cold (first call on a fresh 
 (the same request again). Run: `.venv/bin/python -m benchmarks.dynamodb_calls`.
 """
 
-import os
+import benchmarks.offline_aws  # noqa: F401  (first: fake AWS credentials before boto3 loads)
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-        "IMPRESSION_TOKEN_SECRET": "benchmark-secret-benchmark-secret-0123",
-    }
-)
-os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+# isort: split
 
 import warnings
 from collections import Counter

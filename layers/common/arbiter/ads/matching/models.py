@@ -5,7 +5,6 @@ underscores/hyphens/spaces equal), so a match only does set lookups and arithmet
 as Decimal; the adapters turn them into int/float.
 """
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,6 +12,7 @@ from typing import Any
 
 from arbiter.clock import parse_iso
 from arbiter.core.text import normalize
+from arbiter.dynamo.values import as_float, as_int
 
 ACTIVE = "active"
 
@@ -26,24 +26,13 @@ DEFAULT_MAX_ADS_PER_SESSION = 10
 DEFAULT_PRIORITY = 5
 
 
-def _int(value: Any, default: int = 0) -> int:
-    return default if value is None else int(value)
-
-
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 def _upper(value: str | None) -> str | None:
     return value.strip().upper() if value else None
 
 
 def _order(child: Mapping[str, Any], child_id: str) -> tuple:
     # Creation order; position breaks ties among children created in the same second.
-    return (child.get("created_at") or "", _int(child.get("position")), child_id)
+    return (child.get("created_at") or "", as_int(child.get("position")), child_id)
 
 
 def _children(item: Mapping[str, Any], attribute: str) -> list[tuple[str, Mapping[str, Any]]]:
@@ -92,7 +81,7 @@ class ServingCreative:
             narrative_hook=doc.get("narrative_hook"),
             alt_hooks=tuple(doc.get("alt_hooks") or ()),
             tone=str(doc.get("tone") or "neutral"),
-            max_uses_per_game=_int(doc.get("max_uses_per_game"), DEFAULT_MAX_USES_PER_GAME),
+            max_uses_per_game=as_int(doc.get("max_uses_per_game"), DEFAULT_MAX_USES_PER_GAME),
         )
 
 
@@ -118,9 +107,9 @@ class ServingGeoRule:
             country_code=_upper(doc.get("country_code")),
             state_code=_upper(doc.get("state_code")),
             city_name=normalize(doc.get("city_name")) or None,
-            lat=_float(doc.get("lat")),
-            lng=_float(doc.get("lng")),
-            radius_km=_float(doc.get("radius_km")),
+            lat=as_float(doc.get("lat")),
+            lng=as_float(doc.get("lng")),
+            radius_km=as_float(doc.get("radius_km")),
         )
 
 
@@ -152,7 +141,7 @@ class ServingAffinity:
     def from_doc(cls, affinity_id: str, doc: Mapping[str, Any]) -> "ServingAffinity":
         value = str(doc.get("affinity_value") or "")
         normalized = normalize(value)
-        weight = _float(doc.get("weight"))
+        weight = as_float(doc.get("weight"))
         return cls(
             id=affinity_id,
             affinity_type=str(doc["affinity_type"]),
@@ -239,19 +228,19 @@ class ServingCampaign:
             tenant_id=str(campaign_item.get("tenant_id") or ""),
             advertiser_id=str(campaign_item.get("advertiser_id") or ""),
             status=str(campaign_item.get("status") or "draft"),
-            cpm_bid_cents=_int(campaign_item["cpm_bid_cents"]),
-            budget_millicents=_int(ledger.get("budget_millicents", campaign_item.get("budget_millicents"))),
-            spent_millicents=_int(ledger.get("spent_millicents")),
+            cpm_bid_cents=as_int(campaign_item["cpm_bid_cents"]),
+            budget_millicents=as_int(ledger.get("budget_millicents", campaign_item.get("budget_millicents"))),
+            spent_millicents=as_int(ledger.get("spent_millicents")),
             daily_cap_millicents=(
                 None
                 if campaign_item.get("daily_cap_millicents") is None
-                else _int(campaign_item["daily_cap_millicents"])
+                else as_int(campaign_item["daily_cap_millicents"])
             ),
             spend_day=ledger.get("spend_day"),
-            day_spent_millicents=_int(ledger.get("day_spent_millicents")),
+            day_spent_millicents=as_int(ledger.get("day_spent_millicents")),
             starts_at=parse_window_bound(campaign_item.get("start_date"), end=False),
             ends_at=parse_window_bound(campaign_item.get("end_date"), end=True),
-            priority=_int(campaign_item.get("priority"), DEFAULT_PRIORITY),
+            priority=as_int(campaign_item.get("priority"), DEFAULT_PRIORITY),
             target_categories=frozenset(
                 filter(None, (normalize(c) for c in campaign_item.get("target_categories") or ()))
             ),
@@ -262,7 +251,7 @@ class ServingCampaign:
             blocklist=tuple(ServingBlockRule.from_doc(i, d) for i, d in _children(campaign_item, "blocklist")),
             affinities=tuple(ServingAffinity.from_doc(i, d) for i, d in _children(campaign_item, "affinities")),
             created_at=str(campaign_item.get("created_at") or ""),
-            pacing_throttle=_float(ledger.get("pacing_throttle")),
+            pacing_throttle=as_float(ledger.get("pacing_throttle")),
             pacing_computed_at=parse_iso(ledger["pacing_at"]) if ledger.get("pacing_at") else None,
         )
 
@@ -285,7 +274,7 @@ class ServingPlacement:
             placement_types=frozenset(item.get("placement_types") or ()),
             blocked_advertisers=frozenset(item.get("blocked_advertisers") or ()),
             blocked_categories=frozenset(item.get("blocked_categories") or ()),
-            max_ads_per_session=_int(item.get("max_ads_per_session"), DEFAULT_MAX_ADS_PER_SESSION),
+            max_ads_per_session=as_int(item.get("max_ads_per_session"), DEFAULT_MAX_ADS_PER_SESSION),
             is_active=bool(item.get("is_active", True)),
         )
 

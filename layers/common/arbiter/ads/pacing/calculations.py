@@ -23,13 +23,13 @@ follows a diurnal curve one interval behind. MIN_THROTTLE keeps a trickle of tra
 depends on how long ago the job last ran: a late run measures over the longer interval it finds.
 """
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from arbiter.ads.matching.models import parse_window_bound
 from arbiter.clock import parse_iso
+from arbiter.dynamo.values import as_float, as_int
 from arbiter.money import impression_charge_millicents
 
 JOB_INTERVAL = timedelta(minutes=5)  # the schedule of PacingFunction in template.yaml
@@ -48,17 +48,6 @@ DAY = timedelta(days=1)
 PacingStatus = Literal["under_pacing", "on_pace", "over_pacing"]
 
 
-def _int(value: Any, default: int = 0) -> int:
-    return default if value is None else int(value)
-
-
-def _float(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = float(value)
-    return number if math.isfinite(number) else None
-
-
 @dataclass(frozen=True, slots=True)
 class PacingMemory:
     """What the last job run left on the LEDGER item (attributes `pacing_*`, docs/decisions.md)."""
@@ -75,12 +64,12 @@ class PacingMemory:
         computed_at = ledger.get("pacing_at")
         spent = ledger.get("pacing_day_spent")
         return cls(
-            throttle=_float(ledger.get("pacing_throttle")),
+            throttle=as_float(ledger.get("pacing_throttle")),
             slot=ledger.get("pacing_slot"),
             computed_at=parse_iso(computed_at) if computed_at else None,
             day=ledger.get("pacing_day"),
             day_spent_millicents=None if spent is None else int(spent),
-            demand_rate=_float(ledger.get("pacing_demand")),
+            demand_rate=as_float(ledger.get("pacing_demand")),
         )
 
 
@@ -111,12 +100,12 @@ class PacingState:
         return cls(
             campaign_id=str(campaign["id"]),
             status=str(campaign.get("status") or "draft"),
-            cpm_bid_cents=_int(campaign["cpm_bid_cents"]),
-            budget_millicents=_int(ledger.get("budget_millicents", campaign.get("budget_millicents"))),
-            spent_millicents=_int(ledger.get("spent_millicents")),
+            cpm_bid_cents=as_int(campaign["cpm_bid_cents"]),
+            budget_millicents=as_int(ledger.get("budget_millicents", campaign.get("budget_millicents"))),
+            spent_millicents=as_int(ledger.get("spent_millicents")),
             daily_cap_millicents=None if cap is None else int(cap),
             spend_day=ledger.get("spend_day"),
-            day_spent_millicents=_int(ledger.get("day_spent_millicents")),
+            day_spent_millicents=as_int(ledger.get("day_spent_millicents")),
             starts_at=parse_window_bound(campaign.get("start_date"), end=False),
             ends_at=parse_window_bound(campaign.get("end_date"), end=True),
             end_date=campaign.get("end_date"),
