@@ -177,6 +177,9 @@ def test_the_template_filter_delivers_only_inserted_impressions():
     assert not matches_pattern(record("REMOVE", "IMP#imp_1"), pattern)
 
 
+IMPRESSIONS_PER_DAY = 700
+
+
 def test_rollups_reconcile_exactly_with_the_ledger_after_many_impressions(api, tenant_key, developer_key, dynamodb):
     # Given two advertisers (three campaigns) and two developers (three games at different shares)
     other_advertiser = keys.create_key("tenant-c").api_key
@@ -197,11 +200,11 @@ def test_rollups_reconcile_exactly_with_the_ledger_after_many_impressions(api, t
         placed_game(api, developer_key, "studio-dev", "game_beta", 62.5),
         placed_game(api, other_developer, "studio-two", "game_gamma", 55),
     ]
-    # When 600 impressions are billed across campaigns, creatives, countries, games and three days
+    # When 2,100 impressions are billed across campaigns, creatives, countries, games and three days
     # (benchmarks/aggregator_cost.py reconciles 3,000 the same way)
     biller = Biller()
     for day_offset in (2, 1, 0):
-        for index in range(200):
+        for index in range(IMPRESSIONS_PER_DAY):
             campaign = campaigns[index % 3]
             biller.charge(
                 campaign,
@@ -214,7 +217,7 @@ def test_rollups_reconcile_exactly_with_the_ledger_after_many_impressions(api, t
                 contributions={campaign.affinity_ids[index % 2]: round(0.05 * (index % 5 + 1), 4)},
             )
     # And the stream is drained through the aggregator (then delivered again, as a retry would)
-    assert feed.drain() == 600
+    assert feed.drain() == 3 * IMPRESSIONS_PER_DAY
     for event in feed.events:
         aggregator.handle_batch(event)
     # Then every campaign's breakdowns sum exactly to its ledger
