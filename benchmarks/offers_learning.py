@@ -9,8 +9,9 @@ number deciding a purchase (common random numbers), in its own copy of the world
 recommendation per round; the player sees rank 1 (VW's cb_explore_adf chooses a single action).
 
 The learner runs through the API the /v2/recommend and /v1/feedback endpoints call, on moto in-process:
-arbiter.learning.store.expire_overdue (the player's overdue exposures) -> store.load_model (cached) ->
-model.recommend -> store.record_recommendation; feedback -> store.report_outcome (exactly-once transaction).
+arbiter.learning.store.player_exposures (the player's log: overdue exposures -> store.expire_overdue, and the
+purchase history -> exposure.player_history) -> store.load_model (cached) -> model.recommend ->
+store.record_recommendation; feedback -> store.report_outcome (exactly-once transaction).
 Feedback is delayed (geometric, mean 20 rounds); conversions are always reported, dismissals half of the time;
 the rest become `expired` after the window (24 h; the simulated clock advances 60 s per round). The baselines
 that learn (VW) get the same outcomes at the same moments. Time is compressed: one round = one minute.
@@ -49,7 +50,7 @@ from datetime import UTC, datetime, timedelta
 
 from arbiter import aws, clock
 from arbiter.learning import model, store
-from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue, player_history
 from arbiter.learning.features import OfferFeatures, context_features, normalize_gaps
 from benchmarks.offers_world import Offer, Player, Session, World
 
@@ -208,10 +209,14 @@ class LearnerPolicy(Policy):
 
     def choose(self, round_index, player, session, eligible):
         self.now = EPOCH + timedelta(seconds=ROUND_SECONDS * round_index)
-        store.expire_overdue(GAME_ID, player.player_id, now=self.now)
+        # As /v2/recommend: one read of the player's log serves expiry and the player's history.
+        logged = store.player_exposures(GAME_ID, player.player_id)
+        exposures = [exposure for exposure, _ in logged]
+        if overdue(exposures, self.now):
+            store.expire_overdue(GAME_ID, player.player_id, now=self.now, logged=logged)
         state = store.load_model(GAME_ID)
         started = time.thread_time_ns()
-        context = context_features(session.session_context)
+        context = context_features(session.session_context) + player_history(exposures, self.now)
         ranked = model.recommend(
             state,
             context,
@@ -258,10 +263,11 @@ class InMemoryLearnerPolicy(LearnerPolicy):
 
     def choose(self, round_index, player, session, eligible):
         self.now = EPOCH + timedelta(seconds=ROUND_SECONDS * round_index)
-        for exposure in overdue(self.log.get(player.player_id, []), self.now):
+        exposures = list(self.log.get(player.player_id, []))
+        for exposure in overdue(exposures, self.now):
             self._resolve(player.player_id, exposure, "expired")
         started = time.thread_time_ns()
-        context = context_features(session.session_context)
+        context = context_features(session.session_context) + player_history(exposures, self.now)
         ranked = model.recommend(
             self.state,
             context,

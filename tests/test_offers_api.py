@@ -208,6 +208,34 @@ def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_ke
     assert sum(int(item["updates"]["N"]) for item in model_items(dynamodb) if item["SK"]["S"] == "S") == 1
 
 
+def test_recommend_adds_the_players_purchase_history_from_the_one_log_read(api, tenant_key, monkeypatch):
+    # Given a recommendation 25 hours ago: the bundle was bought, the other shown offers got no report
+    create_seed_offers(api, tenant_key)
+    start = clock.now()
+    clock.set_clock(lambda: start - timedelta(hours=25))
+    try:
+        assert len(recommend(api, tenant_key).json()) > 1
+        assert post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK).headers["x-feedback-status"] == "applied"
+    finally:
+        clock.set_clock(None)
+    log_reads = []
+    read_log = store.player_exposures
+    monkeypatch.setattr(store, "player_exposures", lambda *args: log_reads.append(args) or read_log(*args))
+
+    # When the player is seen again
+    assert recommend(api, tenant_key).status == 200
+
+    # Then the log was read once for impressions, expiry and history; the new exposure's context carries
+    # the player's history (one purchase, the $9.99 price band), and the open exposures expired
+    assert len(log_reads) == 1
+    monkeypatch.undo()
+    logged = store.player_exposures(GAME, PLAYER)
+    newest = logged[0][0]
+    assert {"buys=1", "paid=7"} <= set(newest.context)
+    assert not {"buys=1", "paid=7"} & set(logged[-1][0].context)
+    assert [e.outcome for e, _ in logged if e.interaction_id != newest.interaction_id].count("expired") >= 1
+
+
 @pytest.mark.parametrize(
     "change",
     [

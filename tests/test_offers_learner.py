@@ -6,11 +6,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from arbiter.learning import model
-from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue, player_history
 from arbiter.learning.features import (
     MAX_EXTRA_CONTEXT_KEYS,
     OfferFeatures,
     context_features,
+    history_features,
     normalize_gaps,
     pair_features,
 )
@@ -269,3 +270,40 @@ def test_only_a_first_outcome_or_a_late_conversion_may_be_recorded():
 def test_unknown_outcomes_are_refused():
     with pytest.raises(ValueError):
         model.outcome_converted("clicked")
+
+
+def test_player_history_counts_recent_conversions_and_the_highest_price_paid():
+    # Given a player's log: two conversions (one of them 31 days old), a dismissal and an open exposure
+    def shown(offer, days_ago, outcome):
+        return Exposure(f"oint_{days_ago}", offer, CONTEXT, 0, T0 - timedelta(days=days_ago), outcome)
+
+    log = [shown(SWORD, 31, "converted"), shown(GOLD, 2, "converted"), shown(POTIONS, 1, "dismissed")]
+
+    # Then only the recent conversion counts: one purchase, price band of $4.99; no purchase -> no features
+    assert player_history(log, T0) == ("buys=1", "paid=5")
+    assert player_history([*log, shown(SWORD, 0, "converted")], T0) == ("buys=2", "paid=7")
+    assert player_history(log[2:], T0) == ()
+    assert history_features([0.99] * 10) == ("buys=3", "paid=0")
+
+
+def test_history_features_are_context_main_effects_without_crosses():
+    context = CONTEXT + history_features([9.99])
+    names = {feature.name: feature for feature in pair_features(context, SWORD, 0)}
+    assert names["buys=1"].kind == names["paid=7"].kind == "context"
+    assert not [name for name in names if "|" in name and name.startswith(("buys=", "paid="))]
+
+
+def test_purchase_history_separates_buyers_from_non_buyers_in_the_same_session_context():
+    # Given players who bought before keep buying, and players with no purchase never do
+    state = model.ModelState()
+    spender = CONTEXT + history_features([99.99])
+    for _ in range(40):
+        for offer in (SWORD, GOLD):
+            learn(state, offer, True, context=spender)
+            learn(state, offer, False, context=CONTEXT)
+
+    # Then, for the same session context and offer, the model predicts far more conversions with the history
+    for offer in (SWORD, GOLD, POTIONS):
+        with_history = model.predictive_conversion(state, pair_features(spender, offer, 0))
+        without = model.predictive_conversion(state, pair_features(CONTEXT, offer, 0))
+        assert with_history > 3 * without

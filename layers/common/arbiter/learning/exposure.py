@@ -12,9 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from arbiter.learning.features import Feature, OfferFeatures, pair_features
+from arbiter.learning.features import Feature, OfferFeatures, history_features, pair_features
 
 DEFAULT_EXPIRY_WINDOW = timedelta(hours=24)
+# How far back a player's history counts: the recommendation log's retention (its TTL), so a history computed
+# from a log that DynamoDB has not swept yet equals one from a log that it has.
+HISTORY_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +45,15 @@ def allowed_transition(current: str | None, reported: str) -> bool:
     """Whether a reported outcome may be recorded over the current one: only a first outcome, or a late
     conversion over `expired`. Anything else (a retry, a dismissal after a purchase) changes nothing."""
     return current is None or (current == "expired" and reported == "converted")
+
+
+def player_history(exposures: Iterable[Exposure], now: datetime, window: timedelta = HISTORY_WINDOW) -> tuple[str, ...]:
+    """The player-history context features (features.history_features) from the player's logged exposures:
+    the conversions among those shown in the last `window`. One function for the /v2/recommend endpoint (from
+    the log it already reads) and the benchmark's in-memory learner, so both see the same features."""
+    since = now - window
+    return history_features(
+        exposure.offer.price_usd
+        for exposure in exposures
+        if exposure.outcome == "converted" and exposure.shown_at > since
+    )

@@ -15,6 +15,10 @@ The model is a logistic regression over sparse, named features (docs/decisions.m
   multiplied the weights Thompson sampling must explore, and cost revenue in the benchmark (docs/benchmarks.md).
   The match count separates an offer granting the missing item (item and category both match) from one that
   only shares a category with it.
+- the player's own purchase history (history_features, from the recommendation log by
+  arbiter.learning.exposure.player_history) joins the context: conversions (1, 2, 3+) and the price band of
+  the most expensive offer bought, main effects only like the other extra keys (crossing them with the price
+  band, giving them a ln(price) slope, or all descriptors, scored the same or lower in the benchmark).
 
 Names are plain strings (they are the model's keys in DynamoDB), bounded in length so an item stays small.
 """
@@ -43,6 +47,10 @@ GAP_COUNT = "gap_count"
 PRICE_SLOPE = "price_slope"
 
 GAP_COUNT_CAP = 3
+# Player-history context features (history_features): conversions so far and the highest price paid.
+HISTORY_BUYS_PREFIX = "buys="
+HISTORY_PAID_PREFIX = "paid="
+HISTORY_BUYS_CAP = 3
 # Context features whose crosses with the offer's descriptors personalize the ranking.
 PERSONALIZING_PREFIXES = ("lvl=", "seg=")
 # Context features that get their own ln(price) slope: how price-sensitive a segment is holds across offers.
@@ -123,6 +131,20 @@ def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
             names.add(f"x:{_clip(key)}={string_bucket(value)}")
         # Nested objects and lists carry no feature: their meaning is game-specific.
     return tuple(sorted(names))
+
+
+def history_features(conversion_prices: Iterable[float]) -> tuple[str, ...]:
+    """The player's own purchase history as context features: how many conversions (1, 2, 3+) and the price
+    band of the most expensive offer bought; none for a player who has bought nothing. What a player paid before
+    says more about what they will pay than the segment the game sends (exposure.player_history feeds it)."""
+    prices = [float(price) for price in conversion_prices]
+    if not prices:
+        # No feature for "no purchase yet": every new player has it; it scored lower in the benchmark.
+        return ()
+    return (
+        f"{HISTORY_BUYS_PREFIX}{min(len(prices), HISTORY_BUYS_CAP)}",
+        f"{HISTORY_PAID_PREFIX}{price_band(max(prices))}",
+    )
 
 
 def string_bucket(value: str) -> str:

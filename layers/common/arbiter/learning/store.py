@@ -32,13 +32,13 @@ from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.dynamo import cancellation_reasons, page_all
-from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, HISTORY_WINDOW, Exposure, allowed_transition, overdue
 from arbiter.learning.features import OfferFeatures
 from arbiter.learning.model import FeatureStats, ModelState, outcome_converted, posterior_update
 from arbiter.settings import get_settings
 
 MODEL_CACHE_TTL_SECONDS = 5.0
-LOG_RETENTION = timedelta(days=30)
+LOG_RETENTION = HISTORY_WINDOW  # the player history (exposure.player_history) looks back as far as the log keeps
 # A transaction holds the log item plus at most 1 + 1 + 1 + MAX_GRANT_DESCRIPTORS model items (S, O#, P#, G#).
 _MAX_TRANSACTION_ATTEMPTS = 8
 _MAX_OUTCOME_RACES = 3
@@ -330,14 +330,20 @@ def report_outcome(game_id: str, player_id: str, offer_id: str, outcome: str) ->
 
 
 def expire_overdue(
-    game_id: str, player_id: str, now: datetime | None = None, window: timedelta = DEFAULT_EXPIRY_WINDOW
+    game_id: str,
+    player_id: str,
+    now: datetime | None = None,
+    window: timedelta = DEFAULT_EXPIRY_WINDOW,
+    logged: list[tuple[Exposure, str]] | None = None,
 ) -> int:
     """Resolve the player's exposures older than `window` that have no outcome as `expired`; returns how many.
 
     Call it when a player is seen (a recommend or feedback already touching their log) or from a sweep.
+    `logged` is the player's log as player_exposures just returned it, so a caller that read it does not read
+    it twice (a stale copy is safe: each expiry is a conditional write).
     """
     moment = now or clock.now()
-    found = player_exposures(game_id, player_id)
+    found = player_exposures(game_id, player_id) if logged is None else logged
     sort_keys = {(e.interaction_id, e.offer.offer_id): key for e, key in found}
     expired = 0
     for exposure in overdue([e for e, _ in found], moment, window):

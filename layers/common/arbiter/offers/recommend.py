@@ -2,8 +2,9 @@
 
 1. The game's catalog (cached per instance, arbiter.offers.catalog): unknown game 404, another tenant's 403.
 2. The player's recommendation log (one Query, arbiter.learning.store.player_exposures): impressions in the
-   last 24 h per offer; exposures past the expiry window with no outcome are resolved as `expired`
-   (store.expire_overdue) - only when there are any, so the usual request does not read the log twice.
+   last 24 h per offer, the player's purchase history for the learner (exposure.player_history); exposures
+   past the expiry window with no outcome are resolved as `expired` (store.expire_overdue, given the log
+   already read, so the log is read once).
 3. Purchases so far (one GetItem), only when a candidate offer has a purchase limit.
 4. Eligibility through arbiter.core.run_pipeline, each filter naming why it dropped an offer: status,
    active window, segment, level range, purchase limit, daily impression limit.
@@ -21,7 +22,7 @@ from arbiter.auth.models import Principal
 from arbiter.core import EligibilityFilter, Score, run_pipeline
 from arbiter.errors import ForbiddenError, NotFoundError
 from arbiter.learning import model, store
-from arbiter.learning.exposure import Exposure, overdue
+from arbiter.learning.exposure import Exposure, overdue, player_history
 from arbiter.learning.features import OfferFeatures, context_features, normalize_gaps
 from arbiter.observability import logger
 from arbiter.offers import repository
@@ -48,6 +49,7 @@ class PlayerView:
     level: float | None
     impressions_today: Mapping[str, int]
     purchases: Mapping[str, int] = field(default_factory=dict)
+    history: tuple[str, ...] = ()  # the learner's player-history context features (exposure.player_history)
 
 
 def owned_game(principal: Principal, game_id: str) -> GameCatalog:
@@ -144,9 +146,10 @@ def eligible_offers(offers: list[GameOfferItem], view: PlayerView) -> tuple[list
 
 def _player_view(game_id: str, player_id: str, request: RecommendInput, offers: list[GameOfferItem]) -> PlayerView:
     now = clock.now()
-    exposures = [exposure for exposure, _ in store.player_exposures(game_id, player_id)]
+    logged = store.player_exposures(game_id, player_id)
+    exposures = [exposure for exposure, _ in logged]
     if overdue(exposures, now):
-        store.expire_overdue(game_id, player_id, now)
+        store.expire_overdue(game_id, player_id, now, logged=logged)
     impressions: dict[str, int] = {}
     for exposure in exposures:
         if exposure.shown_at > now - IMPRESSION_WINDOW:
@@ -159,6 +162,7 @@ def _player_view(game_id: str, player_id: str, request: RecommendInput, offers: 
         level=_number(request.session_context.get("level")),
         impressions_today=impressions,
         purchases=repository.player_purchases(game_id, player_id) if limited else {},
+        history=player_history(exposures, now),
     )
 
 
@@ -176,7 +180,7 @@ def recommend(principal: Principal, request: RecommendInput) -> RecommendResult:
     features = {
         offer.offer_id: OfferFeatures(offer.offer_id, offer.price_usd, tuple(offer.grants)) for offer in eligible
     }
-    context = context_features(request.session_context)
+    context = context_features(request.session_context) + view.history
     ranked = model.recommend(
         store.load_model(request.game_id),
         context,
