@@ -61,18 +61,20 @@ def test_level_bands_are_half_octaves():
     assert context_features({"level": -3}) == ("lvl=-1",)
 
 
-def test_only_level_and_segment_are_crossed_with_the_offer():
+def test_only_level_and_segment_are_crossed_and_only_with_the_offer_id():
     # Given a context with the seed's keys and an extra key
     context = context_features({"level": 34, "minutes_played": 18, "segment": "whale", "platform": "ios"})
 
     # When a pair is featurized
     names = {feature.name for feature in pair_features(context, SWORD, 0)}
 
-    # Then every context feature has a main effect, but only level and segment cross the offer's descriptors
-    crossed = {name.split("|")[0] for name in names if "|" in name}
+    # Then every context feature has a main effect, but only level and segment cross the offer, and only its id:
+    # the price band and grants stay main effects shared by every offer carrying them
+    crosses = {tuple(name.split("|")) for name in names if "|" in name and not name.startswith("gap|")}
+    crossed_context = {c for c in context if c.startswith(("lvl=", "seg="))}
     assert set(context) <= names
-    assert crossed == {c for c in context if c.startswith(("lvl=", "seg="))}
-    assert f"{context[0]}|o={SWORD.offer_id}" in names
+    assert crosses - {(c, "lp") for c in crossed_context} == {(c, f"o={SWORD.offer_id}") for c in crossed_context}
+    assert {d for d in SWORD.descriptors() if d.startswith(("pb=", "g="))} <= names
 
 
 def test_each_segment_learns_its_own_price_sensitivity_across_offers():

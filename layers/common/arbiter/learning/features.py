@@ -8,7 +8,7 @@ The model is a logistic regression over sparse, named features (docs/decisions.m
   the same for every offer in a request;
 - offer descriptors are the offer's id, its price band and the items/categories it grants;
 - the pair's features are a bias, ln(price) (a real value), each descriptor, each context feature, the
-  crosses of the personalizing keys (level band and segment: PERSONALIZING_PREFIXES) with every descriptor,
+  crosses of the personalizing keys (level band and segment: PERSONALIZING_PREFIXES) with the offer's id,
   a per-segment ln(price) slope (price sensitivity differs by segment and generalizes across price bands),
   and the inventory-gap match: any match, how many of the offer's grants are gaps (GAP_COUNT_CAP at most), and
   the match per offer. Other context keys get main effects only: crossing every key with every descriptor
@@ -168,8 +168,10 @@ def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: int
     features = [Feature("bias", BIAS), Feature("lp", LOG_PRICE, log_price)]
     features += [Feature(d, OFFER) for d in descriptors]
     features += [Feature(c, CONTEXT) for c in context]
-    personalizing = [c for c in context if c.startswith(PERSONALIZING_PREFIXES)]
-    features += [Feature(f"{c}|{d}", CROSS) for c in personalizing for d in descriptors]
+    # Crossed with the offer's id only: the shared descriptors (price band, grants) stay main effects, which
+    # learn from every offer carrying them; crossing them too multiplied the weights Thompson sampling explores.
+    offer_id = descriptors[0]
+    features += [Feature(f"{c}|{offer_id}", CROSS) for c in context if c.startswith(PERSONALIZING_PREFIXES)]
     features += [Feature(f"{c}|lp", PRICE_SLOPE, log_price) for c in context if c.startswith(PRICE_SLOPE_PREFIXES)]
     if gap_match:
         features += [
