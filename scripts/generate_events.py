@@ -16,7 +16,15 @@ from typing import Any
 
 from arbiter.devstack.events import http_api_event
 from arbiter.devstack.streams import StreamFunction, stream_functions
-from arbiter.devstack.template import PROJECT_ROOT, ApiFunction, ScheduledFunction, api_functions, scheduled_functions
+from arbiter.devstack.template import (
+    DEFAULT_ROUTE,
+    PROJECT_ROOT,
+    ApiFunction,
+    ScheduledFunction,
+    api_functions,
+    default_route_function,
+    scheduled_functions,
+)
 
 EVENTS_DIR = PROJECT_ROOT / "events"
 DEMO_API_KEY = "ak_demo_events_key"
@@ -326,6 +334,25 @@ def build_event(function: ApiFunction) -> dict[str, Any]:
     return event
 
 
+def build_default_route_event(function: ApiFunction) -> dict[str, Any]:
+    """A request no explicit route matches, as API Gateway sends it to the $default route's function."""
+    event = http_api_event(
+        "GET",
+        "/api/ads/no-such-route",
+        route_path=DEFAULT_ROUTE,
+        headers={"accept": "application/json", "user-agent": USER_AGENT, "host": "api.example.com"},
+        source_ip=SOURCE_IP,
+    )
+    event["requestContext"].update(
+        requestId=f"demo-{event_name(function)}",
+        time=FIXED_TIME,
+        timeEpoch=FIXED_TIME_EPOCH_MS,
+        domainName="api.example.com",
+        domainPrefix="api",
+    )
+    return event
+
+
 def build_scheduled_event(function: ScheduledFunction) -> dict[str, Any]:
     """What EventBridge Scheduler/rules send a function on its schedule."""
     return {
@@ -400,6 +427,8 @@ def render(event: dict[str, Any]) -> str:
 
 def expected_files() -> dict[Path, str]:
     files = {event_path(function): render(build_event(function)) for function in api_functions()}
+    if (default := default_route_function()) is not None:
+        files[event_path(default)] = render(build_default_route_event(default))
     files.update({event_path(fn): render(build_scheduled_event(fn)) for fn in scheduled_functions()})
     files.update({event_path(fn): render(build_stream_event(fn)) for fn in stream_functions()})
     return files

@@ -88,7 +88,8 @@ def test_tenants_see_only_their_own_profile(api, tenant_key, other_tenant_key):
 def test_unknown_route_is_404_with_detail(api, tenant_key):
     response = api.get("/api/ads/nothing-here", key=tenant_key)
     assert response.status == 404
-    assert response.json()["detail"]
+    assert response.function == "NotFoundFunction"  # the template's $default route
+    assert response.json() == {"detail": "No route for GET /api/ads/nothing-here"}
 
 
 def test_oversized_body_is_refused_with_413(api, tenant_key):

@@ -1,9 +1,12 @@
 """One place maps validation and domain errors to the seed's {"detail": ...} body and status codes."""
 
 import json
+from typing import Annotated
 
 import pytest
+from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import Depends
 from pydantic import BaseModel, Field
 
 from arbiter import errors
@@ -22,6 +25,17 @@ class _Body(BaseModel):
 @router.post("/probe")
 def probe(body: _Body) -> dict:
     return {"ok": body.count}
+
+
+def _caller(request: Request) -> str:
+    if request.headers.get("x-probe-key") != "good":
+        raise errors.AuthenticationError("Missing or wrong X-Probe-Key")
+    return "caller"
+
+
+@router.post("/guarded")
+def guarded(body: _Body, caller: Annotated[str, Depends(_caller)]) -> dict:
+    return {"ok": body.count, "caller": caller}
 
 
 @router.get("/raise/<kind>")
@@ -81,6 +95,21 @@ def test_missing_field_is_400_and_out_of_range_is_422_with_readable_detail():
 def test_wrong_type_is_400():
     code, _, _ = _call("POST", "/probe", {"count": "many", "kind": "a"})
     assert code == 400
+
+
+def test_authentication_is_answered_before_body_validation():
+    # Given a route that needs a key, and a body that is both missing a field and out of range
+    bad_body = {"count": 11}
+
+    # When it is sent without the key, then with it
+    no_key = _call("POST", "/guarded", bad_body)
+    with_key = _call("POST", "/guarded", bad_body, headers={"X-Probe-Key": "good"})
+    good = _call("POST", "/guarded", {"count": 2, "kind": "b"}, headers={"X-Probe-Key": "good"})
+
+    # Then the caller is told to authenticate first, and only an authenticated caller learns about the body
+    assert no_key[:2] == (401, {"detail": "Missing or wrong X-Probe-Key"})
+    assert with_key[0] == 400 and with_key[1]["detail"].startswith("count:")
+    assert good[:2] == (200, {"ok": 2, "caller": "caller"})
 
 
 def test_unknown_route_is_404_with_detail():

@@ -10,6 +10,11 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
+from aws_lambda_powertools.event_handler.depends import (
+    DependencyResolutionError,
+    build_dependency_tree,
+    solve_dependencies,
+)
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFound
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
@@ -114,13 +119,36 @@ def _oversized_body_response(event: dict) -> dict | None:
     return _error_result(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"Request body exceeds {limit} bytes")
 
 
+def _authentication_failure(app: APIGatewayHttpResolver) -> Response | None:
+    """The 401/403 of the matched route's principal dependency, if it fails; None when it passes or there is none.
+
+    Powertools validates the body before it solves a route's dependencies, so without this a request with a
+    bad body and no key would learn the route's input rules (400/422) before being told to authenticate.
+    """
+    route = app.context.get("_route")
+    if route is None or not route.has_dependencies:
+        return None
+    try:
+        solve_dependencies(dependant=build_dependency_tree(route.func), request=app.request)
+    except DependencyResolutionError as wrapped:
+        error = wrapped.__cause__
+        if not isinstance(error, errors.ArbiterError):
+            # Not an authentication answer (e.g. the key store failed): the validation answer still holds.
+            logger.exception("principal dependency failed while answering a validation error")
+            return None
+        return error_response(status_of(error), error.detail, headers_of(error))
+    return None
+
+
 def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     app = APIGatewayHttpResolver(enable_validation=True)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:
         found = list(error.errors())
-        return error_response(_validation_status(found), describe_validation_errors(found))
+        return _authentication_failure(app) or error_response(
+            _validation_status(found), describe_validation_errors(found)
+        )
 
     @app.exception_handler(RequestUnsupportedContentType)
     def _unsupported_content_type(_: RequestUnsupportedContentType) -> Response:

@@ -30,9 +30,11 @@ def http_api_event(
         raw_body = json.dumps(body)
         lowered.setdefault("content-type", "application/json")
     now = time.time()
+    # The $default route's key is "$default" itself, not "<METHOD> <path>".
+    route_key = route_path if route_path == "$default" else f"{method} {route_path or path}"
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": f"{method} {route_path or path}",
+        "routeKey": route_key,
         "rawPath": path,
         "rawQueryString": "&".join(f"{k}={v}" for k, v in (query or {}).items()),
         "headers": lowered,
@@ -49,7 +51,7 @@ def http_api_event(
                 "userAgent": lowered.get("user-agent", ""),
             },
             "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {route_path or path}",
+            "routeKey": route_key,
             "stage": "$default",
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),

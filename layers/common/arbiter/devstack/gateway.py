@@ -11,7 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from arbiter.devstack.events import decode_body, http_api_event
 from arbiter.devstack.functions import LambdaContext, load_handler
-from arbiter.devstack.template import ApiFunction, api_functions
+from arbiter.devstack.template import ApiFunction, api_functions, default_route_function
 
 
 @dataclass
@@ -27,8 +27,9 @@ class GatewayResponse:
 
 
 class Gateway:
-    def __init__(self, functions: list[ApiFunction] | None = None):
+    def __init__(self, functions: list[ApiFunction] | None = None, default: ApiFunction | None = None):
         self.functions = functions if functions is not None else api_functions()
+        self.default = default if functions is not None else default_route_function()
 
     def route(self, method: str, path: str) -> tuple[ApiFunction, dict[str, str]] | None:
         # Literal segments win over parameters, as in API Gateway ("/affinities/bulk" before "/affinities/{aid}").
@@ -56,10 +57,10 @@ class Gateway:
         split = urlsplit(url)
         method = method.upper()
         routed = self.route(method, split.path)
-        if routed is None:
-            # What API Gateway answers for a route no function serves.
-            return GatewayResponse(404, {"content-type": "application/json"}, json.dumps({"detail": "Not Found"}))
-        function, params = routed
+        if routed is None and self.default is None:
+            # What API Gateway answers for a route no function serves when the API has no $default route.
+            return GatewayResponse(404, {"content-type": "application/json"}, json.dumps({"message": "Not Found"}))
+        function, params = routed or (self.default, {})
         event = http_api_event(
             method,
             split.path,

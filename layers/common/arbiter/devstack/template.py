@@ -64,21 +64,36 @@ def _functions() -> list[tuple[str, dict[str, Any]]]:
     return [(name, res["Properties"]) for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"]
 
 
-def api_functions() -> list[ApiFunction]:
+DEFAULT_ROUTE = "$default"
+
+
+def _http_api_routes() -> list[ApiFunction]:
     found = []
     for name, props in _functions():
         for event in (props.get("Events") or {}).values():
             if event["Type"] == "HttpApi":
+                route = event.get("Properties") or {}
                 found.append(
                     ApiFunction(
                         logical_id=name,
-                        method=event["Properties"]["Method"].upper(),
-                        path=event["Properties"]["Path"],
+                        # An HttpApi event without Path/Method is the API's $default route (any method, any path).
+                        method=str(route.get("Method", "ANY")).upper(),
+                        path=route.get("Path", DEFAULT_ROUTE),
                         code_uri=PROJECT_ROOT / props["CodeUri"],
                         handler=props["Handler"],
                     )
                 )
     return found
+
+
+def api_functions() -> list[ApiFunction]:
+    """The functions behind the API's explicit routes (the $default route is default_route_function())."""
+    return [function for function in _http_api_routes() if function.path != DEFAULT_ROUTE]
+
+
+def default_route_function() -> ApiFunction | None:
+    """The function behind the $default route: what API Gateway calls when no other route matches."""
+    return next((function for function in _http_api_routes() if function.path == DEFAULT_ROUTE), None)
 
 
 def scheduled_functions() -> list[ScheduledFunction]:
