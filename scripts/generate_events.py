@@ -321,14 +321,7 @@ def build_event(function: ApiFunction) -> dict[str, Any]:
         body=body,
         source_ip=SOURCE_IP,
     )
-    context = event["requestContext"]
-    context.update(
-        requestId=f"demo-{event_name(function)}",
-        time=FIXED_TIME,
-        timeEpoch=FIXED_TIME_EPOCH_MS,
-        domainName="api.example.com",
-        domainPrefix="api",
-    )
+    _fix_request_context(event, function)
     if body is not None:
         event["headers"]["content-length"] = str(len(event["body"].encode("utf-8")))
     return event
@@ -343,6 +336,12 @@ def build_default_route_event(function: ApiFunction) -> dict[str, Any]:
         headers={"accept": "application/json", "user-agent": USER_AGENT, "host": "api.example.com"},
         source_ip=SOURCE_IP,
     )
+    _fix_request_context(event, function)
+    return event
+
+
+def _fix_request_context(event: dict[str, Any], function: ApiFunction) -> None:
+    """A stable request id and time (the committed files do not change on every run) and the public domain."""
     event["requestContext"].update(
         requestId=f"demo-{event_name(function)}",
         time=FIXED_TIME,
@@ -350,7 +349,6 @@ def build_default_route_event(function: ApiFunction) -> dict[str, Any]:
         domainName="api.example.com",
         domainPrefix="api",
     )
-    return event
 
 
 def build_scheduled_event(function: ScheduledFunction) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import time
 import uuid
 from typing import Any
 
+from arbiter.devstack.template import DEFAULT_ROUTE
+
 
 def http_api_event(
     method: str,
@@ -31,7 +33,7 @@ def http_api_event(
         lowered.setdefault("content-type", "application/json")
     now = time.time()
     # The $default route's key is "$default" itself, not "<METHOD> <path>".
-    route_key = route_path if route_path == "$default" else f"{method} {route_path or path}"
+    route_key = DEFAULT_ROUTE if route_path == DEFAULT_ROUTE else f"{method} {route_path or path}"
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": route_key,
