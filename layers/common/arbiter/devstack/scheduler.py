@@ -10,7 +10,6 @@ exercising the handler, not for reproducing wall-clock timing.
 import logging
 import os
 import re
-import threading
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -19,6 +18,7 @@ from dataclasses import dataclass
 from arbiter import clock
 from arbiter.devstack.functions import LambdaContext, load_handler
 from arbiter.devstack.template import ScheduledFunction, scheduled_functions
+from arbiter.devstack.ticker import Ticker
 
 log = logging.getLogger("arbiter.devstack")
 
@@ -104,8 +104,7 @@ class Scheduler:
         # The local stack shares one lock between HTTP requests and schedules: one invocation at a time.
         self._lock = invocation_lock or nullcontext()
         self._on_invoke = on_invoke
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._ticker = Ticker()
         # Parse every expression up front so a bad schedule fails the start, not a background thread.
         self.schedules = {fn.logical_id: parse_schedule(fn.schedule, self.speedup) for fn in self.functions}
 
@@ -119,17 +118,16 @@ class Scheduler:
                     schedule.expression,
                     schedule.local_seconds,
                 )
-            thread = threading.Thread(
-                target=self._run, args=(function, schedule), name=f"schedule-{function.logical_id}", daemon=True
+            # Like EventBridge, the first run comes one interval after the rule is created; a failing run is
+            # logged and retried at the next tick, as a scheduled Lambda would be.
+            self._ticker.every(
+                schedule.local_seconds,
+                f"schedule-{function.logical_id}",
+                lambda function=function: self.invoke(function),
             )
-            thread.start()
-            self._threads.append(thread)
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
+        self._ticker.stop()
 
     def invoke(self, function: ScheduledFunction) -> dict:
         """Invoke one scheduled function now, with a fresh Scheduled Event."""
@@ -140,12 +138,3 @@ class Scheduler:
         if self._on_invoke:
             self._on_invoke(function, event)
         return result
-
-    def _run(self, function: ScheduledFunction, schedule: LocalSchedule) -> None:
-        # Like EventBridge, the first run comes one interval after the rule is created.
-        while not self._stopping.wait(schedule.local_seconds):
-            try:
-                self.invoke(function)
-            except Exception:
-                # A failing run is logged and retried at the next tick, as a scheduled Lambda would be.
-                log.exception("scheduled function %s failed", function.logical_id)

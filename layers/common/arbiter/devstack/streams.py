@@ -13,7 +13,6 @@ POLL_INTERVAL_SECONDS in a daemon thread (the local stack), so figures appear wi
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from botocore.config import Config
 
 from arbiter.devstack.functions import LambdaContext, load_handler
 from arbiter.devstack.template import PROJECT_ROOT, load_template
+from arbiter.devstack.ticker import Ticker
 
 log = logging.getLogger("arbiter.devstack")
 
@@ -233,26 +233,12 @@ class StreamPoller:
             for fn in stream_functions()
         ]
         self.interval = interval
-        self._stopping = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self._ticker = Ticker()
 
     def start(self) -> None:
         for feed in self.feeds:
-            thread = threading.Thread(target=self._run, args=(feed,), name=f"stream-{feed.function.logical_id}")
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
+            # A failing batch stays pending and is retried at the next poll, as Lambda would retry it.
+            self._ticker.every(self.interval, f"stream-{feed.function.logical_id}", feed.poll_once)
 
     def stop(self) -> None:
-        self._stopping.set()
-        for thread in self._threads:
-            thread.join(timeout=10)
-        self._threads.clear()
-
-    def _run(self, feed: StreamFeed) -> None:
-        while not self._stopping.wait(self.interval):
-            try:
-                feed.poll_once()
-            except Exception:
-                # A failing batch stays pending and is retried at the next poll, as Lambda would retry it.
-                log.exception("stream function %s failed", feed.function.logical_id)
+        self._ticker.stop()
