@@ -21,19 +21,9 @@ removes purchase-lottery noise; realized revenue alongside) at each checkpoint, 
 and to VW; then learner CPU per recommend at 50 and 500 offers and DynamoDB calls per call.
 """
 
-import os
+import benchmarks.offline_aws  # noqa: F401  (first: fake AWS credentials before boto3 loads)
 
-os.environ.update(
-    {
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "1",
-        "POWERTOOLS_LOG_LEVEL": "ERROR",
-    }
-)
-os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
+# isort: split
 
 import argparse
 import gc
@@ -214,28 +204,37 @@ class LearnerPolicy(Policy):
         exposures = [exposure for exposure, _ in logged]
         if overdue(exposures, self.now):
             store.expire_overdue(GAME_ID, player.player_id, now=self.now, logged=logged)
-        state = store.load_model(GAME_ID)
+        exposure = self._show(round_index, store.load_model(GAME_ID), exposures, session, eligible)
+        store.record_recommendation(GAME_ID, player.player_id, [exposure])
+        return self._offer_shown(exposure, eligible)
+
+    def _show(
+        self,
+        round_index: int,
+        state: model.ModelState,
+        exposures: list[Exposure],
+        session: Session,
+        eligible: list[Offer],
+    ) -> Exposure:
+        """What /v2/recommend does once the log and model are read (featurize + Thompson-rank, timed): the
+        exposure of the top offer, for the caller to log. One step for both learners."""
         started = time.thread_time_ns()
         context = context_features(session.session_context) + player_history(exposures, self.now)
         ranked = model.recommend(
             state,
             context,
-            [self.features[o.offer_id] for o in eligible],
+            [self.features[offer.offer_id] for offer in eligible],
             normalize_gaps(session.inventory_gaps),
             1,
             self.rng,
         )
         self.cpu_ns.append(time.thread_time_ns() - started)
         top = ranked[0]
-        exposure = Exposure(
-            interaction_id=f"int_{round_index:08d}",
-            offer=self.features[top.offer_id],
-            context=context,
-            gap_match=top.gap_match,
-            shown_at=self.now,
-        )
-        store.record_recommendation(GAME_ID, player.player_id, [exposure])
-        return next(o for o in eligible if o.offer_id == top.offer_id)
+        return Exposure(f"int_{round_index:08d}", self.features[top.offer_id], context, top.gap_match, self.now)
+
+    @staticmethod
+    def _offer_shown(exposure: Exposure, eligible: list[Offer]) -> Offer:
+        return next(offer for offer in eligible if offer.offer_id == exposure.offer.offer_id)
 
     def feedback(self, player_id, offer, outcome, token):
         if outcome == "expired":
@@ -266,21 +265,9 @@ class InMemoryLearnerPolicy(LearnerPolicy):
         exposures = list(self.log.get(player.player_id, []))
         for exposure in overdue(exposures, self.now):
             self._resolve(player.player_id, exposure, "expired")
-        started = time.thread_time_ns()
-        context = context_features(session.session_context) + player_history(exposures, self.now)
-        ranked = model.recommend(
-            self.state,
-            context,
-            [self.features[o.offer_id] for o in eligible],
-            normalize_gaps(session.inventory_gaps),
-            1,
-            self.rng,
-        )
-        self.cpu_ns.append(time.thread_time_ns() - started)
-        top = ranked[0]
-        exposure = Exposure(f"int_{round_index:08d}", self.features[top.offer_id], context, top.gap_match, self.now)
+        exposure = self._show(round_index, self.state, exposures, session, eligible)
         self.log.setdefault(player.player_id, []).append(exposure)
-        return next(o for o in eligible if o.offer_id == top.offer_id)
+        return self._offer_shown(exposure, eligible)
 
     def feedback(self, player_id, offer, outcome, token):
         if outcome == "expired":
