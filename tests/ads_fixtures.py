@@ -114,3 +114,13 @@ def ticking_clock(start: datetime | None = None, step: timedelta = timedelta(sec
         yield
     finally:
         clock.set_clock(None)
+
+
+class ManualClock:
+    """A clock for arbiter.clock.set_clock that stays where a test puts it (`manual.moment = ...`)."""
+
+    def __init__(self, moment: datetime):
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment

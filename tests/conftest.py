@@ -25,6 +25,7 @@ from moto import mock_aws
 from arbiter import aws
 from arbiter.ads.serving import cache as serving_cache
 from arbiter.auth import keys
+from arbiter.devstack import moto_transactions
 from arbiter.devstack.tables import create_tables
 from tests.client import ApiClient
 
@@ -57,3 +58,11 @@ def tenant_key(dynamodb) -> str:
 @pytest.fixture
 def other_tenant_key(dynamodb) -> str:
     return keys.create_key("tenant-b").api_key
+
+
+@pytest.fixture
+def fast_transactions():
+    """moto copies whole tables per transaction item; this keeps a transaction O(its items) for heavy tests."""
+    moto_transactions.install()
+    yield
+    moto_transactions.uninstall()

@@ -10,7 +10,6 @@ from arbiter import clock
 from arbiter.ads.pacing.figures import pacing_figures
 from arbiter.auth import keys
 from arbiter.auth.models import Scope
-from arbiter.devstack import moto_transactions
 from tests.ads_fixtures import campaign_item, ledger_item
 from tests.reporting_fixtures import Biller, CapturingFeed, placed_game, served_campaign
 
@@ -42,11 +41,7 @@ PACING_SEED_FIELDS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def fast_transactions():
-    moto_transactions.install()
-    yield
-    moto_transactions.uninstall()
+pytestmark = pytest.mark.usefixtures("fast_transactions")
 
 
 @pytest.fixture

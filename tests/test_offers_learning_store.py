@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from arbiter import aws
-from arbiter.devstack import moto_transactions
 from arbiter.learning import model, store
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure
 from arbiter.learning.features import OfferFeatures, context_features
@@ -19,11 +18,9 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def model_store(dynamodb):
+def model_store(dynamodb, fast_transactions):
     store.forget_models()
-    moto_transactions.install()
     yield dynamodb
-    moto_transactions.uninstall()
     store.forget_models()
 
 

@@ -23,7 +23,7 @@ from arbiter.devstack.functions import LambdaContext, load_handler
 from arbiter.devstack.scheduler import Scheduler
 from arbiter.devstack.template import scheduled_functions
 from scripts import generate_events
-from tests.ads_fixtures import active_campaign, campaign_item, ledger_item, set_ledger
+from tests.ads_fixtures import ManualClock, active_campaign, campaign_item, ledger_item, set_ledger
 
 NOON = datetime(2026, 6, 10, 12, 0, tzinfo=UTC)
 TODAY = "2026-06-10"
@@ -228,14 +228,6 @@ def test_nothing_spent_projects_no_exhaustion():
 
 
 # ---- the job against DynamoDB ---------------------------------------------------------------------------------
-
-
-class ManualClock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from arbiter.devstack.functions import LambdaContext, load_handler
 from arbiter.devstack.scheduler import scheduled_event
 from arbiter.devstack.template import scheduled_functions
 from arbiter.errors import ConflictError
-from tests.ads_fixtures import add_creative, create_campaign, ledger_item, register_advertiser
+from tests.ads_fixtures import ManualClock, add_creative, create_campaign, ledger_item, register_advertiser
 
 DAY = datetime(2026, 6, 2, tzinfo=UTC)
 GAME_ID = "pacing_day_game"
@@ -59,14 +59,6 @@ def poisson(rng: random.Random, mean: float) -> int:
         count += 1
         product *= rng.random()
     return count
-
-
-class ManualClock:
-    def __init__(self, moment: datetime):
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
 
 
 @pytest.fixture

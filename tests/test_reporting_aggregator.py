@@ -17,7 +17,6 @@ from arbiter import aws, clock
 from arbiter.ads.reporting import aggregator, rollups
 from arbiter.ads.reporting.hll import HyperLogLog
 from arbiter.auth import keys
-from arbiter.devstack import moto_transactions
 from arbiter.devstack.functions import LambdaContext, load_handler
 from arbiter.devstack.streams import matches_pattern, stream_functions
 from arbiter.money import millicents_to_cents
@@ -28,11 +27,7 @@ from tests.reporting_fixtures import Biller, CapturingFeed, placed_game, served_
 COUNTRIES = ["US", "GB", "DE", None]
 
 
-@pytest.fixture(autouse=True)
-def fast_transactions():
-    moto_transactions.install()
-    yield
-    moto_transactions.uninstall()
+pytestmark = pytest.mark.usefixtures("fast_transactions")
 
 
 @pytest.fixture
