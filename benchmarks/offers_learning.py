@@ -16,6 +16,10 @@ Feedback is delayed (geometric, mean 20 rounds); conversions are always reported
 the rest become `expired` after the window (24 h; the simulated clock advances 60 s per round). The baselines
 that learn (VW) get the same outcomes at the same moments. Time is compressed: one round = one minute.
 
+A reference row, not a policy: the same model given every eligible offer's outcome each round (full
+information, no delay, ranked by its posterior mean) - the ceiling of this model class on this world; the gap
+between it and the learner is what bandit feedback costs.
+
 Reported: cumulative expected revenue per recommendation (true P(convert) x price of the shown offer, which
 removes purchase-lottery noise; realized revenue alongside) at each checkpoint, and its ratio to the oracle
 and to VW; then learner CPU per recommend at 50 and 500 offers and DynamoDB calls per call.
@@ -277,6 +281,45 @@ class InMemoryLearnerPolicy(LearnerPolicy):
             self._resolve(player_id, latest, outcome)
 
 
+class _PosteriorMean:
+    """Stands in for the learner's random stream: every weight "draw" is its posterior mean (no exploration)."""
+
+    @staticmethod
+    def gauss(mean: float, _sd: float) -> float:
+        return mean
+
+
+class FullInformationReference(InMemoryLearnerPolicy):
+    """A ceiling for this model, not a policy a game could run: the learner's features, posterior updates and
+    ranking, but after every round it learns the outcome of every eligible offer (drawn from the true
+    probabilities, at once) and ranks by the posterior mean. What the learner loses against it is the price of
+    bandit feedback: one outcome per round, for the offer it chose, late, and the exploration that needs."""
+
+    name = "reference: same model, full information"
+
+    def __init__(self, seed: int, world: World):
+        super().__init__(seed, world.offers)
+        self.world = world
+        self.rng = _PosteriorMean()
+        self.outcome_rng = random.Random(seed * 31 + 5)
+
+    def _resolve(self, player_id: str, exposure: Exposure, outcome: str) -> None:
+        # The model already learnt this offer's outcome with the round; the log keeps it for the player history.
+        exposures = self.log[player_id]
+        exposures[exposures.index(exposure)] = replace(exposure, outcome=outcome)
+
+    def choose(self, round_index, player, session, eligible):
+        shown = super().choose(round_index, player, session, eligible)
+        context = self.log[player.player_id][-1].context
+        gaps = normalize_gaps(session.inventory_gaps)
+        for offer in eligible:
+            features = self.features[offer.offer_id]
+            converted = self.outcome_rng.random() < self.world.conversion_probability(player, session, offer)
+            pair = model.pair_features(context, features, features.gap_matches(gaps))
+            self.state.apply(model.posterior_update(self.state, pair, converted))
+        return shown
+
+
 @dataclass(slots=True)
 class Tally:
     expected: float = 0.0
@@ -406,6 +449,7 @@ def main(argv: list[str] | None = None) -> None:
     policies: list[Policy] = [
         OraclePolicy(world),
         InMemoryLearnerPolicy(args.seed, world.offers),
+        FullInformationReference(args.seed, world),
         RandomPolicy(args.seed),
         FixedRanking("fixed: most popular", by_popularity, world.offers),
         FixedRanking("fixed: best revenue per showing", by_revenue, world.offers),
