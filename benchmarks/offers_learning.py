@@ -261,6 +261,9 @@ class InMemoryLearnerPolicy(LearnerPolicy):
     def _resolve(self, player_id: str, exposure: Exposure, outcome: str) -> None:
         deltas = model.posterior_update(self.state, exposure.features(), model.outcome_converted(outcome))
         self.state.apply(deltas)
+        self._record_outcome(player_id, exposure, outcome)
+
+    def _record_outcome(self, player_id: str, exposure: Exposure, outcome: str) -> None:
         exposures = self.log[player_id]
         exposures[exposures.index(exposure)] = replace(exposure, outcome=outcome)
 
@@ -305,8 +308,7 @@ class FullInformationReference(InMemoryLearnerPolicy):
 
     def _resolve(self, player_id: str, exposure: Exposure, outcome: str) -> None:
         # The model already learnt this offer's outcome with the round; the log keeps it for the player history.
-        exposures = self.log[player_id]
-        exposures[exposures.index(exposure)] = replace(exposure, outcome=outcome)
+        self._record_outcome(player_id, exposure, outcome)
 
     def choose(self, round_index, player, session, eligible):
         shown = super().choose(round_index, player, session, eligible)
