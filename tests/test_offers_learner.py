@@ -309,3 +309,48 @@ def test_purchase_history_separates_buyers_from_non_buyers_in_the_same_session_c
         with_history = model.predictive_conversion(state, pair_features(spender, offer, 0))
         without = model.predictive_conversion(state, pair_features(CONTEXT, offer, 0))
         assert with_history > 3 * without
+
+
+def test_offers_almost_surely_worse_are_not_drawn_but_offers_without_evidence_still_are():
+    # Given an offer learnt to convert well, one learnt to convert poorly, and a new, pricier offer never shown
+    rng = random.Random(5)
+    state = model.ModelState()
+    for _ in range(400):
+        learn(state, SWORD, rng.random() < 0.30)
+        learn(state, GOLD, rng.random() < 0.02)
+    new_offer = OfferFeatures("dragon_mount_bundle", 49.99, ("dragon_mount", "pets"))
+    offers = [SWORD, GOLD, new_offer]
+
+    # When recommending under many seeds
+    rankings = [model.recommend(state, CONTEXT, offers, frozenset(), 3, random.Random(seed)) for seed in range(300)]
+
+    # Then the poor offer, whose value one posterior sd above its mean is below the good offer's mean, never
+    # ranks first and always ranks last; the new offer, with no evidence, is still drawn for the top
+    tops = [ranked[0].offer_id for ranked in rankings]
+    assert GOLD.offer_id not in tops
+    assert all(ranked[-1].offer_id == GOLD.offer_id for ranked in rankings)
+    assert 0 < tops.count(new_offer.offer_id) < 300
+    assert tops.count(SWORD.offer_id) > 0
+
+
+def test_an_offer_without_evidence_contends_even_when_its_optimistic_value_is_below_the_best():
+    # Given a good offer and a poor one with evidence, and a new cheap offer that could not beat the good one
+    rng = random.Random(8)
+    state = model.ModelState()
+    for _ in range(400):
+        learn(state, SWORD, rng.random() < 0.30)
+        learn(state, GOLD, rng.random() < 0.02)
+    cheap_new = OfferFeatures("sticker_pack", 0.99, ("stickers",))
+    mean, _ = model.score_moments(state, features_of(SWORD))
+    assert model.sigmoid(mean) * SWORD.price_usd > cheap_new.price_usd  # even p = 1 would not reach it
+
+    # When recommending under many seeds
+    rankings = [
+        model.recommend(state, CONTEXT, [GOLD, cheap_new, SWORD], frozenset(), 3, random.Random(seed))
+        for seed in range(100)
+    ]
+
+    # Then the new offer still contends (ranked among the contenders, before the eliminated poor offer)
+    assert all(
+        [o.offer_id for o in ranked] == [SWORD.offer_id, cheap_new.offer_id, GOLD.offer_id] for ranked in rankings
+    )
