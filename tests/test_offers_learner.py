@@ -311,13 +311,19 @@ def test_purchase_history_separates_buyers_from_non_buyers_in_the_same_session_c
         assert with_history > 3 * without
 
 
-def test_offers_almost_surely_worse_are_not_drawn_but_offers_without_evidence_still_are():
-    # Given an offer learnt to convert well, one learnt to convert poorly, and a new, pricier offer never shown
-    rng = random.Random(5)
+def trained_on_a_good_and_a_poor_offer(seed: int) -> model.ModelState:
+    """A model that has seen SWORD convert ~30% and GOLD ~2% of 400 showings each."""
+    rng = random.Random(seed)
     state = model.ModelState()
     for _ in range(400):
         learn(state, SWORD, rng.random() < 0.30)
         learn(state, GOLD, rng.random() < 0.02)
+    return state
+
+
+def test_offers_almost_surely_worse_are_not_drawn_but_offers_without_evidence_still_are():
+    # Given an offer learnt to convert well, one learnt to convert poorly, and a new, pricier offer never shown
+    state = trained_on_a_good_and_a_poor_offer(seed=5)
     new_offer = OfferFeatures("dragon_mount_bundle", 49.99, ("dragon_mount", "pets"))
     offers = [SWORD, GOLD, new_offer]
 
@@ -335,11 +341,7 @@ def test_offers_almost_surely_worse_are_not_drawn_but_offers_without_evidence_st
 
 def test_an_offer_without_evidence_contends_even_when_its_optimistic_value_is_below_the_best():
     # Given a good offer and a poor one with evidence, and a new cheap offer that could not beat the good one
-    rng = random.Random(8)
-    state = model.ModelState()
-    for _ in range(400):
-        learn(state, SWORD, rng.random() < 0.30)
-        learn(state, GOLD, rng.random() < 0.02)
+    state = trained_on_a_good_and_a_poor_offer(seed=8)
     cheap_new = OfferFeatures("sticker_pack", 0.99, ("stickers",))
     mean, _ = model.score_moments(state, features_of(SWORD))
     assert model.sigmoid(mean) * SWORD.price_usd > cheap_new.price_usd  # even p = 1 would not reach it
