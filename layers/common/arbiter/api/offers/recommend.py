@@ -17,6 +17,7 @@ limits).
 - `score`: the learner's expected revenue of showing the offer (posterior-mean P(convert) x price) divided by
   the highest price among the eligible offers, in 0..1; score x that price is the expected USD revenue.
 - `rank`: the learner's decision, a Thompson sample, so while it explores a lower rank can carry a higher score.
+  Offers the learner already rates as almost surely worse than the best one rank after the others.
 - Response header `X-Interaction-Id`: the id this recommendation is logged under (absent when the array is
   empty: nothing was shown, nothing logged). Report outcomes with POST /v1/feedback; an offer shown and not
   reported within 24 h counts as `expired`.
