@@ -10,7 +10,7 @@ recommendation per round; the player sees rank 1 (VW's cb_explore_adf chooses a 
 
 The learner runs through the API the /v2/recommend and /v1/feedback endpoints call, on moto in-process:
 arbiter.learning.store.player_exposures (the player's log: overdue exposures -> store.expire_overdue, and the
-purchase history -> exposure.player_history) -> store.load_model (cached) -> model.recommend ->
+purchase history and outcomes -> learning.player_context) -> store.load_model (cached) -> model.recommend ->
 store.record_recommendation; feedback -> store.report_outcome (exactly-once transaction).
 Feedback is delayed (geometric, mean 20 rounds); conversions are always reported, dismissals half of the time;
 the rest become `expired` after the window (24 h; the simulated clock advances 60 s per round). The baselines
@@ -44,8 +44,9 @@ from datetime import UTC, datetime, timedelta
 
 from arbiter import aws, clock
 from arbiter.learning import model, store
-from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue, player_history
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue
 from arbiter.learning.features import OfferFeatures, context_features, normalize_gaps
+from arbiter.learning.player_context import EVIDENCE_OUTCOMES, player_context
 from benchmarks.offers_world import Offer, Player, Session, World
 
 warnings.filterwarnings("ignore")
@@ -223,7 +224,7 @@ class LearnerPolicy(Policy):
         """What /v2/recommend does once the log and model are read (featurize + Thompson-rank, timed): the
         exposure of the top offer, for the caller to log. One step for both learners."""
         started = time.thread_time_ns()
-        context = context_features(session.session_context) + player_history(exposures, self.now)
+        context = player_context(state, session.session_context, exposures, self.now)
         ranked = model.recommend(
             state,
             context,
@@ -391,25 +392,31 @@ class CallCounter:
 
 def learner_cpu_per_recommend(offer_count: int, seed: int, samples: int = 400) -> tuple[float, float]:
     """CPU µs (p50, p99) of featurize + recommend over `offer_count` offers, on a model trained in memory on
-    5,000 outcomes of this world (every feature the requests touch has stats)."""
+    5,000 outcomes of this world (every feature the requests touch has stats), for a player whose log holds
+    EVIDENCE_OUTCOMES resolved exposures (the most the segment inference reads: the slowest case)."""
     world = World(seed, offers=offer_count, players=500)
     features = {o.offer_id: _offer_features(o) for o in world.offers}
     state = model.ModelState()
     rng = random.Random(seed)
     sessions = []
-    for _ in range(5_000):
+    log: list[Exposure] = []
+    for index in range(5_000):
         player = rng.choice(world.players)
         session = world.start_session(player, rng)
         offer = rng.choice(world.eligible(player))
         gaps = normalize_gaps(session.inventory_gaps)
-        feature_list = model.pair_features(
-            context_features(session.session_context),
+        shown = Exposure(
+            f"int_{index:08d}",
             features[offer.offer_id],
+            context_features(session.session_context),
             features[offer.offer_id].gap_matches(gaps),
+            EPOCH,
         )
         converted = rng.random() < world.conversion_probability(player, session, offer)
-        state.apply(model.posterior_update(state, feature_list, converted))
+        state.apply(model.posterior_update(state, shown.features(), converted))
+        log.append(replace(shown, outcome="converted" if converted else "dismissed"))
         sessions.append(session)
+    player_log = log[-EVIDENCE_OUTCOMES:]
     timings = []
     gc.collect()
     gc.disable()
@@ -418,7 +425,7 @@ def learner_cpu_per_recommend(offer_count: int, seed: int, samples: int = 400) -
             started = time.thread_time_ns()
             model.recommend(
                 state,
-                context_features(session.session_context),
+                player_context(state, session.session_context, player_log, EPOCH),
                 list(features.values()),
                 normalize_gaps(session.inventory_gaps),
                 5,

@@ -6,7 +6,8 @@ from datetime import timedelta
 import pytest
 
 from arbiter import clock
-from arbiter.learning import store
+from arbiter.learning import model, store
+from arbiter.learning.features import OfferFeatures, context_features, pair_features, segment_feature
 from arbiter.offers import catalog as offers_catalog
 from arbiter.offers import recommend as offers_recommend
 
@@ -234,6 +235,32 @@ def test_recommend_adds_the_players_purchase_history_from_the_one_log_read(api, 
     assert {"buys=1", "paid=7"} <= set(newest.context)
     assert not {"buys=1", "paid=7"} & set(logged[-1][0].context)
     assert [e.outcome for e, _ in logged if e.interaction_id != newest.interaction_id].count("expired") >= 1
+
+
+def test_recommend_ranks_and_logs_a_player_as_the_segment_their_outcomes_fit(api, tenant_key, monkeypatch):
+    # Given a model that learnt whales buy the health pack half of the time and low spenders never do
+    trained = model.ModelState()
+    health_pack = OfferFeatures("health_pack_10x", 2.99, ("health_pack", "consumables"))
+    for index in range(200):
+        for segment, converted in (("whale", index % 2 == 0), ("low-spender", False)):
+            context = context_features({**SEED_RECOMMEND["session_context"], "segment": segment})
+            trained.apply(model.posterior_update(trained, pair_features(context, health_pack, 1), converted))
+    monkeypatch.setattr(store, "load_model", lambda game_id: trained)
+    create_seed_offers(api, tenant_key)
+
+    # When a player the game reports as a low spender buys the health pack after each of two recommendations
+    low_spender = {**SEED_RECOMMEND["session_context"], "segment": "low-spender"}
+    for _ in range(2):
+        assert recommend(api, tenant_key, session_context=low_spender).status == 200
+        bought = {**SEED_FEEDBACK, "offer_id": "health_pack_10x", "revenue_usd": 2.99}
+        assert post(api, tenant_key, "/v1/feedback", bought).headers["x-feedback-status"] == "applied"
+    assert recommend(api, tenant_key, session_context=low_spender).status == 200
+
+    # Then the first recommendation was logged with the reported segment, the last with the whale segment
+    logged = [exposure for exposure, _ in store.player_exposures(GAME, PLAYER)]
+    assert segment_feature("low-spender") in logged[-1].context
+    assert segment_feature("whale") in logged[0].context
+    assert segment_feature("low-spender") not in logged[0].context
 
 
 @pytest.mark.parametrize(

@@ -52,9 +52,10 @@ HISTORY_BUYS_PREFIX = "buys="
 HISTORY_PAID_PREFIX = "paid="
 HISTORY_BUYS_CAP = 3
 # Context features whose crosses with the offer's descriptors personalize the ranking.
-PERSONALIZING_PREFIXES = ("lvl=", "seg=")
+SEGMENT_PREFIX = "seg="
+PERSONALIZING_PREFIXES = ("lvl=", SEGMENT_PREFIX)
 # Context features that get their own ln(price) slope: how price-sensitive a segment is holds across offers.
-PRICE_SLOPE_PREFIXES = ("seg=",)
+PRICE_SLOPE_PREFIXES = (SEGMENT_PREFIX,)
 
 _WELL_KNOWN_KEYS = ("level", "minutes_played", "segment")
 
@@ -119,7 +120,7 @@ def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
         names.add(f"min={band(float(minutes))}")
     segment = session_context.get("segment")
     if isinstance(segment, str):
-        names.add(f"seg={string_bucket(segment)}")
+        names.add(segment_feature(segment))
     extra_keys = sorted(key for key in session_context if key not in _WELL_KNOWN_KEYS)[:MAX_EXTRA_CONTEXT_KEYS]
     for key in extra_keys:
         value = session_context[key]
@@ -147,6 +148,11 @@ def history_features(conversion_prices: Iterable[float]) -> tuple[str, ...]:
     )
 
 
+def segment_feature(segment: str) -> str:
+    """The context feature of a segment the game reports."""
+    return f"{SEGMENT_PREFIX}{string_bucket(segment)}"
+
+
 def string_bucket(value: str) -> str:
     digest = blake2b(value.strip().lower().encode(), digest_size=4).digest()
     return f"h{int.from_bytes(digest, 'little') % STRING_BUCKETS}"
@@ -164,15 +170,11 @@ def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: int
     """Every feature of showing `offer` in `context`; `gap_match` is the offer's gap match count
     (OfferFeatures.gap_matches; a bool reads as 0 or 1, as exposures logged before counts were kept)."""
     descriptors = offer.descriptors()
-    log_price = math.log(max(offer.price_usd, 0.01))
+    log_price = offer_log_price(offer)
     features = [Feature("bias", BIAS), Feature("lp", LOG_PRICE, log_price)]
     features += [Feature(d, OFFER) for d in descriptors]
-    features += [Feature(c, CONTEXT) for c in context]
-    # Crossed with the offer's id only: the shared descriptors (price band, grants) stay main effects, which
-    # learn from every offer carrying them; crossing them too multiplied the weights Thompson sampling explores.
-    offer_id = descriptors[0]
-    features += [Feature(f"{c}|{offer_id}", CROSS) for c in context if c.startswith(PERSONALIZING_PREFIXES)]
-    features += [Feature(f"{c}|lp", PRICE_SLOPE, log_price) for c in context if c.startswith(PRICE_SLOPE_PREFIXES)]
+    for name in context:
+        features += context_terms(name, descriptors[0], log_price)
     if gap_match:
         features += [
             Feature("gap", GAP),
@@ -180,3 +182,20 @@ def pair_features(context: tuple[str, ...], offer: OfferFeatures, gap_match: int
             Feature(f"gap|{descriptors[0]}", GAP_OFFER),
         ]
     return features
+
+
+def offer_log_price(offer: OfferFeatures) -> float:
+    return math.log(max(offer.price_usd, 0.01))
+
+
+def context_terms(name: str, offer_id: str, log_price: float) -> list[Feature]:
+    """The features one context feature adds to a pair: its main effect, its cross with the offer's id if it
+    personalizes, its ln(price) slope if it has one. `offer_id` is the offer's id descriptor (`o=...`)."""
+    terms = [Feature(name, CONTEXT)]
+    # Crossed with the offer's id only: the shared descriptors (price band, grants) stay main effects, which
+    # learn from every offer carrying them; crossing them too multiplied the weights Thompson sampling explores.
+    if name.startswith(PERSONALIZING_PREFIXES):
+        terms.append(Feature(f"{name}|{offer_id}", CROSS))
+    if name.startswith(PRICE_SLOPE_PREFIXES):
+        terms.append(Feature(f"{name}|lp", PRICE_SLOPE, log_price))
+    return terms

@@ -2,7 +2,7 @@
 
 1. The game's catalog (cached per instance, arbiter.offers.catalog): unknown game 404, another tenant's 403.
 2. The player's recommendation log (one Query, arbiter.learning.store.player_exposures): impressions in the
-   last 24 h per offer, the player's purchase history for the learner (exposure.player_history); exposures
+   last 24 h per offer, the player's purchase history and outcomes for the learner (player_context); exposures
    past the expiry window with no outcome are resolved as `expired` (store.expire_overdue, given the log
    already read, so the log is read once).
 3. Purchases so far (one GetItem), only when a candidate offer has a purchase limit.
@@ -22,8 +22,9 @@ from arbiter.auth.models import Principal
 from arbiter.core import EligibilityFilter, Score, run_pipeline
 from arbiter.errors import ForbiddenError, NotFoundError
 from arbiter.learning import model, store
-from arbiter.learning.exposure import Exposure, overdue, player_history
-from arbiter.learning.features import OfferFeatures, context_features, normalize_gaps
+from arbiter.learning.exposure import Exposure, overdue
+from arbiter.learning.features import OfferFeatures, normalize_gaps
+from arbiter.learning.player_context import player_context
 from arbiter.observability import logger
 from arbiter.offers import repository
 from arbiter.offers.catalog import cached_catalog
@@ -49,7 +50,7 @@ class PlayerView:
     level: float | None
     impressions_today: Mapping[str, int]
     purchases: Mapping[str, int] = field(default_factory=dict)
-    history: tuple[str, ...] = ()  # the learner's player-history context features (exposure.player_history)
+    exposures: tuple[Exposure, ...] = ()  # the player's recommendation log, for the learner (player_context)
 
 
 def owned_game(principal: Principal, game_id: str) -> GameCatalog:
@@ -162,7 +163,7 @@ def _player_view(game_id: str, player_id: str, request: RecommendInput, offers: 
         level=_number(request.session_context.get("level")),
         impressions_today=impressions,
         purchases=repository.player_purchases(game_id, player_id) if limited else {},
-        history=player_history(exposures, now),
+        exposures=tuple(exposures),
     )
 
 
@@ -180,9 +181,10 @@ def recommend(principal: Principal, request: RecommendInput) -> RecommendResult:
     features = {
         offer.offer_id: OfferFeatures(offer.offer_id, offer.price_usd, tuple(offer.grants)) for offer in eligible
     }
-    context = context_features(request.session_context) + view.history
+    state = store.load_model(request.game_id)
+    context = player_context(state, request.session_context, view.exposures, view.now)
     ranked = model.recommend(
-        store.load_model(request.game_id),
+        state,
         context,
         list(features.values()),
         normalize_gaps(request.inventory_gaps),
