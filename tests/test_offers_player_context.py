@@ -96,4 +96,6 @@ def test_a_pairs_features_are_the_offers_own_plus_each_context_features_terms():
         parts = pair_features((), CROWN, gap_match)
         for name in context:
             parts += context_terms(name, CROWN.descriptors()[0], offer_log_price(CROWN))
-        assert sorted(parts, key=lambda f: f.name) == sorted(pair_features(context, CROWN, gap_match), key=lambda f: f.name)
+        assert sorted(parts, key=lambda f: f.name) == sorted(
+            pair_features(context, CROWN, gap_match), key=lambda f: f.name
+        )

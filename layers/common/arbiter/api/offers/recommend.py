@@ -18,6 +18,9 @@ limits).
   the highest price among the eligible offers, in 0..1; score x that price is the expected USD revenue.
 - `rank`: the learner's decision, a Thompson sample, so while it explores a lower rank can carry a higher score.
   Offers the learner already rates as almost surely worse than the best one rank after the others.
+- `session_context.segment` is the learner's prior about the player, not a fact: once the player's outcomes
+  fit another segment it has learnt better, the player is ranked as that segment. Eligibility (an offer's
+  `segments`) always uses the segment the game sent.
 - Response header `X-Interaction-Id`: the id this recommendation is logged under (absent when the array is
   empty: nothing was shown, nothing logged). Report outcomes with POST /v1/feedback; an offer shown and not
   reported within 24 h counts as `expired`.
