@@ -391,9 +391,10 @@ class CallCounter:
 
 
 def learner_cpu_per_recommend(offer_count: int, seed: int, samples: int = 400) -> tuple[float, float]:
-    """CPU µs (p50, p99) of featurize + recommend over `offer_count` offers, on a model trained in memory on
-    5,000 outcomes of this world (every feature the requests touch has stats), for a player whose log holds
-    EVIDENCE_OUTCOMES resolved exposures (the most the segment inference reads: the slowest case)."""
+    """CPU µs (p50, p99) of player context + featurize + recommend over `offer_count` offers, on a model
+    trained in memory on 5,000 outcomes of this world (every feature the requests touch has stats), for a
+    player whose log holds EVIDENCE_OUTCOMES resolved exposures (the most the segment inference reads: the
+    slowest case)."""
     world = World(seed, offers=offer_count, players=500)
     features = {o.offer_id: _offer_features(o) for o in world.offers}
     state = model.ModelState()

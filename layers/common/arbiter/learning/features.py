@@ -19,6 +19,8 @@ The model is a logistic regression over sparse, named features (docs/decisions.m
   arbiter.learning.exposure.player_history) joins the context: conversions (1, 2, 3+) and the price band of
   the most expensive offer bought, main effects only like the other extra keys (crossing them with the price
   band, giving them a ln(price) slope, or all descriptors, scored the same or lower in the benchmark).
+- the segment the game reports can be replaced by the segment the player behaves like
+  (arbiter.learning.player_context, which builds a request's context from these functions).
 
 Names are plain strings (they are the model's keys in DynamoDB), bounded in length so an item stays small.
 """
@@ -51,8 +53,8 @@ GAP_COUNT_CAP = 3
 HISTORY_BUYS_PREFIX = "buys="
 HISTORY_PAID_PREFIX = "paid="
 HISTORY_BUYS_CAP = 3
-# Context features whose crosses with the offer's descriptors personalize the ranking.
 SEGMENT_PREFIX = "seg="
+# Context features whose crosses with the offer's descriptors personalize the ranking.
 PERSONALIZING_PREFIXES = ("lvl=", SEGMENT_PREFIX)
 # Context features that get their own ln(price) slope: how price-sensitive a segment is holds across offers.
 PRICE_SLOPE_PREFIXES = (SEGMENT_PREFIX,)

@@ -11,7 +11,8 @@ by rules that a player's spending soon contradicts. So the segment the game repo
 - likelihood: the player's last EVIDENCE_OUTCOMES resolved exposures (converted, dismissed, expired), each
   scored by the model's posterior means with the exposure's logged features and the hypothesis's segment in
   place of the logged one;
-- the most probable segment replaces the reported one in the request's context (ties keep the reported one).
+- the most probable segment replaces the reported one in the request's context (ties keep the reported one; a
+  request without a segment is left as it is).
   It ranks the offers and is logged with the exposures, so the player's outcomes teach the weights of the
   segment they behave like: the segments grow apart as players are sorted into them.
 
