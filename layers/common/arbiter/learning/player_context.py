@@ -35,7 +35,7 @@ from arbiter.learning.features import (
     offer_log_price,
     pair_features,
 )
-from arbiter.learning.model import ModelState, sigmoid
+from arbiter.learning.model import ModelState, score_moments, sigmoid
 
 REPORTED_SEGMENT_TRUST = 0.85
 EVIDENCE_OUTCOMES = 50
@@ -116,4 +116,4 @@ class _MeanScores:
         return self.context_parts[key]
 
     def _score(self, features: Sequence[Feature]) -> float:
-        return sum(feature.value * self.state.moments(feature)[0] for feature in features)
+        return score_moments(self.state, features)[0]
