@@ -52,6 +52,7 @@ from benchmarks.offers_world import Offer, Player, Session, World
 warnings.filterwarnings("ignore")
 
 CHECKPOINTS = (1_000, 10_000, 50_000)
+LAST_WINDOW = 10_000
 ROUND_SECONDS = 60
 EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 MEAN_FEEDBACK_DELAY_ROUNDS = 20
@@ -382,6 +383,17 @@ def fixed_rankings(world: World, seed: int) -> tuple[list[str], list[str]]:
     return by_popularity, by_revenue
 
 
+def window_ratio(tally: Tally, oracle: Tally, start: int, end: int) -> float | None:
+    """Expected revenue over rounds start+1..end alone, as a share of the oracle's over the same rounds."""
+    if start not in tally.at or end not in tally.at:
+        return None
+
+    def revenue_in_window(of: Tally) -> float:
+        return of.at[end][0] * end - of.at[start][0] * start
+
+    return revenue_in_window(tally) / revenue_in_window(oracle)
+
+
 class CallCounter:
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()
@@ -452,6 +464,10 @@ def main(argv: list[str] | None = None) -> None:
     checkpoints = tuple(
         sorted({c for c in CHECKPOINTS if c <= args.rounds} | {args.rounds, min(args.rounds, args.store_rounds)})
     )
+    # The last LAST_WINDOW rounds on their own: where the learning curve has got to, next to the cumulative
+    # figures (which carry the cost of the first rounds' exploration).
+    window_start = args.rounds - LAST_WINDOW if args.rounds > LAST_WINDOW else None
+    tracked = tuple(sorted(set(checkpoints) | ({window_start} if window_start else set())))
 
     world = World(args.seed, offers=args.offers, players=args.players)
     draws = draw_rounds(args.seed, args.rounds, args.players)
@@ -473,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
     seconds: dict[str, float] = {}
     for policy in policies:
         started = time.perf_counter()
-        results[policy.name] = play(world, draws, policy, checkpoints)
+        results[policy.name] = play(world, draws, policy, tracked)
         seconds[policy.name] = time.perf_counter() - started
         print(f"  {policy.name}: {seconds[policy.name]:.1f} s", file=sys.stderr)
 
@@ -514,9 +530,10 @@ def main(argv: list[str] | None = None) -> None:
         f"\nSeed {args.seed}, {args.offers} offers, {args.players} players, {args.rounds:,} rounds."
         " Expected revenue per recommendation, USD (realized in brackets); ratios on expected revenue.\n"
     )
+    window_header, window_rule = (f" last {LAST_WINDOW:,} rounds / oracle |", " ---: |") if window_start else ("", "")
     header = "| policy | " + " | ".join(f"{c:,} rounds" for c in checkpoints) + " | / oracle | / best VW |"
-    print(header)
-    print("| --- | " + " | ".join("---:" for _ in checkpoints) + " | ---: | ---: |")
+    print(header + window_header)
+    print("| --- | " + " | ".join("---:" for _ in checkpoints) + " | ---: | ---: |" + window_rule)
     for name, tally in results.items():
         cells = " | ".join(
             f"{tally.at[c][0]:.3f} ({tally.at[c][1]:.3f})" if c in tally.at else "-" for c in checkpoints
@@ -527,7 +544,11 @@ def main(argv: list[str] | None = None) -> None:
             if vw_names
             else "n/a"
         )
-        print(f"| {name} | {cells} | {to_oracle} | {to_vw} |")
+        window = ""
+        if window_start:
+            ratio = window_ratio(tally, oracle, window_start, args.rounds)
+            window = f" {ratio:.2f} |" if ratio is not None else " - |"
+        print(f"| {name} | {cells} | {to_oracle} | {to_vw} |{window}")
     total_rounds = min(args.rounds, args.store_rounds)
     print(
         f"\nLearner on moto: {seconds['arbiter learner']:.0f} s for {total_rounds:,} rounds; DynamoDB calls: "

@@ -27,3 +27,17 @@ def test_the_full_information_reference_is_a_ceiling_between_the_learner_and_the
     starter_offers = [offer.offer_id for offer in world.offers if offer.min_level <= 1]
     assert starter_offers
     assert all(reference.state.stats[f"o={offer_id}"].precision_delta > 0 for offer_id in starter_offers)
+
+
+def test_the_last_window_ratio_counts_only_the_rounds_inside_it():
+    # Given a policy that earned 1.0 a round in its first 100 rounds and 3.0 in the next 100, and an oracle that
+    # earned 4.0 a round throughout (cumulative means at 100 and 200 rounds, as play() records them)
+    policy = bench.Tally(at={100: (1.0, 0.0), 200: (2.0, 0.0)})
+    oracle = bench.Tally(at={100: (4.0, 0.0), 200: (4.0, 0.0)})
+
+    # When the window is rounds 101-200
+    ratio = bench.window_ratio(policy, oracle, 100, 200)
+
+    # Then it is 3.0 / 4.0 (the cumulative ratio would be 0.5), and a window the run did not record is None
+    assert ratio == 0.75
+    assert bench.window_ratio(policy, oracle, 150, 200) is None
