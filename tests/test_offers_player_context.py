@@ -4,7 +4,7 @@ the one the game reports once the player's outcomes say so."""
 from datetime import UTC, datetime, timedelta
 
 from arbiter.learning import model
-from arbiter.learning.exposure import Exposure
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure
 from arbiter.learning.features import (
     OfferFeatures,
     context_features,
@@ -68,24 +68,37 @@ def test_the_reported_segment_holds_until_the_evidence_outweighs_its_prior():
     # Then a whale who dismissed the crown pack once is still a whale (REPORTED_SEGMENT_TRUST outweighs it),
     # one who dismissed it six times in a row behaves like a low spender
     assert REPORTED_SEGMENT_TRUST > 0.5
-    assert inferred_segment(state, WHALE, log_of("whale", ["dismissed"])) == WHALE
-    assert inferred_segment(state, WHALE, log_of("whale", ["dismissed"] * 6)) == LOW_SPENDER
+    assert inferred_segment(state, WHALE, log_of("whale", ["dismissed"]), T0) == WHALE
+    assert inferred_segment(state, WHALE, log_of("whale", ["dismissed"] * 6), T0) == LOW_SPENDER
 
 
 def test_only_resolved_outcomes_are_evidence_and_a_context_without_segment_is_left_alone():
     state = trained_on_two_segments()
 
     # Given a low spender's log of exposures still waiting for an outcome: no evidence, the report stands
-    assert inferred_segment(state, LOW_SPENDER, log_of("low-spender", [None] * 5)) == LOW_SPENDER
+    assert inferred_segment(state, LOW_SPENDER, log_of("low-spender", [None] * 5), T0) == LOW_SPENDER
 
     # Given a model that has learnt no segment yet: the report stands whatever the log says
-    assert inferred_segment(model.ModelState(), LOW_SPENDER, log_of("low-spender", ["converted"] * 5)) == LOW_SPENDER
+    assert inferred_segment(model.ModelState(), LOW_SPENDER, log_of("low-spender", ["converted"] * 5), T0) == LOW_SPENDER
 
     # Given a request with no segment: its context is the session's and the purchase history, nothing added
     log = log_of("low-spender", ["converted"] * 3)
     context = player_context(state, SESSION, log, T0)
     assert not [name for name in context if name.startswith("seg=")]
     assert set(context_features(SESSION)) < set(context)
+
+
+def test_an_exposure_past_the_expiry_window_with_no_outcome_counts_as_a_non_purchase():
+    # Given the same model and a whale's log of six crown-pack showings that got no report
+    state = trained_on_two_segments()
+    unreported = log_of("whale", [None] * 6)
+
+    # When the player returns within the expiry window: no evidence yet, the report stands
+    assert inferred_segment(state, WHALE, unreported, T0) == WHALE
+
+    # When the player returns after it (the request that expires them): six non-purchases, as six dismissals
+    later = T0 + DEFAULT_EXPIRY_WINDOW
+    assert inferred_segment(state, WHALE, unreported, later) == LOW_SPENDER
 
 
 def test_a_pairs_features_are_the_offers_own_plus_each_context_features_terms():

@@ -8,8 +8,9 @@ by rules that a player's spending soon contradicts. So the segment the game repo
 - the hypotheses are the segments the model has learnt (those with a main-effect weight in the model, at most
   MAX_SEGMENT_HYPOTHESES, the most learnt first), plus the one reported;
 - prior: REPORTED_SEGMENT_TRUST on the reported segment, the rest shared equally by the others;
-- likelihood: the player's last EVIDENCE_OUTCOMES resolved exposures (converted, dismissed, expired), each
-  scored by the model's posterior means with the exposure's logged features and the hypothesis's segment in
+- likelihood: the player's last EVIDENCE_OUTCOMES resolved exposures (converted, dismissed, expired; an
+  exposure past the expiry window with no outcome counts as expired, as store.expire_overdue is resolving it in
+  the same request), each scored by the model's posterior means with the exposure's logged features and the hypothesis's segment in
   place of the logged one;
 - the most probable segment replaces the reported one in the request's context (ties keep the reported one; a
   request without a segment is left as it is).
@@ -25,7 +26,7 @@ import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from arbiter.learning.exposure import Exposure, player_history
+from arbiter.learning.exposure import Exposure, overdue, player_history
 from arbiter.learning.features import (
     SEGMENT_PREFIX,
     Feature,
@@ -51,15 +52,18 @@ def player_context(
     reported = next((name for name in context if _is_segment(name)), None)
     if reported is None:
         return context
-    behaves_like = inferred_segment(state, reported, exposures)
+    behaves_like = inferred_segment(state, reported, exposures, now)
     if behaves_like == reported:
         return context
     return tuple(behaves_like if name == reported else name for name in context)
 
 
-def inferred_segment(state: ModelState, reported: str, exposures: Sequence[Exposure]) -> str:
+def inferred_segment(state: ModelState, reported: str, exposures: Sequence[Exposure], now: datetime) -> str:
     """The most probable segment feature of a player the game reports as `reported` (module docstring)."""
-    evidence = sorted((e for e in exposures if e.outcome is not None), key=lambda e: e.shown_at, reverse=True)
+    expiring = {id(exposure) for exposure in overdue(exposures, now)}
+    evidence = sorted(
+        (e for e in exposures if e.outcome is not None or id(e) in expiring), key=lambda e: e.shown_at, reverse=True
+    )
     hypotheses = learnt_segments(state)
     if not evidence or not hypotheses or hypotheses == [reported]:
         return reported
