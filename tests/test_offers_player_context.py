@@ -79,7 +79,8 @@ def test_only_resolved_outcomes_are_evidence_and_a_context_without_segment_is_le
     assert inferred_segment(state, LOW_SPENDER, log_of("low-spender", [None] * 5), T0) == LOW_SPENDER
 
     # Given a model that has learnt no segment yet: the report stands whatever the log says
-    assert inferred_segment(model.ModelState(), LOW_SPENDER, log_of("low-spender", ["converted"] * 5), T0) == LOW_SPENDER
+    buyer = log_of("low-spender", ["converted"] * 5)
+    assert inferred_segment(model.ModelState(), LOW_SPENDER, buyer, T0) == LOW_SPENDER
 
     # Given a request with no segment: its context is the session's and the purchase history, nothing added
     log = log_of("low-spender", ["converted"] * 3)

@@ -10,8 +10,8 @@ by rules that a player's spending soon contradicts. So the segment the game repo
 - prior: REPORTED_SEGMENT_TRUST on the reported segment, the rest shared equally by the others;
 - likelihood: the player's last EVIDENCE_OUTCOMES resolved exposures (converted, dismissed, expired; an
   exposure past the expiry window with no outcome counts as expired, as store.expire_overdue is resolving it in
-  the same request), each scored by the model's posterior means with the exposure's logged features and the hypothesis's segment in
-  place of the logged one;
+  the same request), each scored by the model's posterior means with the exposure's logged features and the
+  hypothesis's segment in place of the logged one;
 - the most probable segment replaces the reported one in the request's context (ties keep the reported one; a
   request without a segment is left as it is).
   It ranks the offers and is logged with the exposures, so the player's outcomes teach the weights of the
