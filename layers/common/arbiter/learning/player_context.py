@@ -60,9 +60,9 @@ def player_context(
 
 def inferred_segment(state: ModelState, reported: str, exposures: Sequence[Exposure], now: datetime) -> str:
     """The most probable segment feature of a player the game reports as `reported` (module docstring)."""
-    expiring = {id(exposure) for exposure in overdue(exposures, now)}
+    expiring = set(overdue(exposures, now))
     evidence = sorted(
-        (e for e in exposures if e.outcome is not None or id(e) in expiring), key=lambda e: e.shown_at, reverse=True
+        (e for e in exposures if e.outcome is not None or e in expiring), key=lambda e: e.shown_at, reverse=True
     )
     hypotheses = learnt_segments(state)
     if not evidence or not hypotheses or hypotheses == [reported]:
