@@ -257,10 +257,11 @@ def test_recommend_ranks_and_logs_a_player_as_the_segment_their_outcomes_fit(api
     assert recommend(api, tenant_key, session_context=low_spender).status == 200
 
     # Then the first recommendation was logged with the reported segment, the last with the whale segment
-    logged = [exposure for exposure, _ in store.player_exposures(GAME, PLAYER)]
-    assert segment_feature("low-spender") in logged[-1].context
-    assert segment_feature("whale") in logged[0].context
-    assert segment_feature("low-spender") not in logged[0].context
+    logged = [exposure for exposure, _ in store.player_exposures(GAME, PLAYER)]  # newest first
+    first, last = logged[-1], logged[0]
+    assert segment_feature("low-spender") in first.context
+    assert segment_feature("whale") in last.context
+    assert segment_feature("low-spender") not in last.context
 
 
 @pytest.mark.parametrize(
