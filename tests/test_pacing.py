@@ -2,6 +2,7 @@
 (completed, exhausted, day rollover), idempotence, late runs, and the throttle reaching /match's cache."""
 
 import json
+import math
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -225,6 +226,24 @@ def test_nothing_spent_projects_no_exhaustion():
     figures = pacing_figures(campaign, {"budget_millicents": 1_000_000, "spend_day": TODAY}, NOON)
     assert (figures.days_remaining, figures.projected_exhaustion_date, figures.utilization_pct) == (None, None, None)
     assert figures.today_remaining_millicents == 1_000_000
+
+
+def test_a_trickle_of_spend_projects_days_but_no_date_past_the_calendar():
+    # Given a 50,000-dollar budget of which 1.2 cents went out over ten days
+    campaign = {
+        "id": "camp_trickle",
+        "cpm_bid_cents": 100,
+        "budget_millicents": 5_000_000_000,
+        "start_date": "2026-06-01T00:00:00Z",
+        "created_at": "2026-06-01T00:00:00Z",
+    }
+    ledger = {"budget_millicents": 5_000_000_000, "spent_millicents": 1_200, "spend_day": TODAY}
+    # When the figures are computed
+    figures = pacing_figures(campaign, ledger, NOON)
+    # Then the budget lasts ~42 billion days at that rate: counted, with no calendar date to show for it
+    assert figures.days_remaining == math.ceil((5_000_000_000 - 1_200) / (1_200 / 10))
+    assert figures.projected_exhaustion_date is None
+    assert figures.to_output().projected_exhaustion_date is None
 
 
 # ---- the job against DynamoDB ---------------------------------------------------------------------------------

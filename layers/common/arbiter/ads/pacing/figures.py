@@ -16,7 +16,8 @@ Definitions (money in integer millicents inside, exact cents in the output; days
 - days_remaining: ceil(remaining / average daily spend): the days the budget lasts at the average rate; null
   while nothing was spent. projected_exhaustion_date = today + days_remaining (the seed's example:
   461,925 left at 5,439.29 a day on 2026-03-01 -> 85 days -> 2026-05-25). A pure projection: it may fall after
-  end_date, in which case the campaign completes before it exhausts.
+  end_date, in which case the campaign completes before it exhausts; null when it falls past 9999-12-31 (a
+  trickle of spend against a large budget), while days_remaining still gives the count.
 - pacing_status: today_spent against the even-delivery line (daily target x fraction of the UTC day elapsed):
   on_pace within max(10% of that line, 1% of the daily target), under_pacing below, over_pacing above
   (calculations.pacing_status); on_pace when unpaced.
@@ -119,6 +120,14 @@ def pacing_figures(
     return figures_for_state(state, now)
 
 
+def _projected_date(today: str, days_remaining: int | None) -> date | None:
+    """today + days_remaining; None past the last representable date (a trickle of spend against a large
+    budget projects millions of years)."""
+    if days_remaining is None or days_remaining > (date.max - date.fromisoformat(today)).days:
+        return None
+    return date.fromisoformat(today) + timedelta(days=days_remaining)
+
+
 def figures_for_state(state: PacingState, now: datetime) -> PacingFigures:
     today = calc.day_of(now)
     spent_today = state.spent_on(today)
@@ -129,7 +138,7 @@ def figures_for_state(state: PacingState, now: datetime) -> PacingFigures:
     average = calc.average_daily_spend(state, now)
     average_whole_cents = round(average / MILLICENTS_PER_CENT) * MILLICENTS_PER_CENT
     days_remaining = math.ceil(remaining / average) if average > 0 else None
-    projected = date.fromisoformat(today) + timedelta(days=days_remaining) if days_remaining is not None else None
+    projected = _projected_date(today, days_remaining)
 
     base = state.daily_cap_millicents if state.daily_cap_millicents is not None else target
     utilization = round(spent_today * 100 / base, 1) if base else None
