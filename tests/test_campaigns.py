@@ -97,6 +97,8 @@ def test_invalid_campaign_input_is_refused_and_nothing_is_written(api, tenant_ke
         {"end_date": "2026-05-31T00:00:00Z"},  # before start_date
         {"end_date": SUMMER_LAUNCH["start_date"]},  # not after it either
         {"start_date": "next tuesday"},
+        {"start_date": "0001-01-01T00:00:00+01:00"},  # before the first representable instant in UTC
+        {"end_date": "9999-12-31T23:00:00-02:00"},  # after the last
         {"target_tags": ["x"] * 51},
         {"target_categories": ["x" * 65]},
         {"name": ""},

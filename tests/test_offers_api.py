@@ -556,6 +556,7 @@ def test_unknown_game_and_offer_are_404(api, tenant_key):
         {"limits": {"max_purchases": 0}},
         {"limits": {"max_impressions_per_day": 1001}},
         {"starts_at": "tomorrow"},
+        {"ends_at": "9999-12-31T23:00:00-02:00"},  # past the last representable instant in UTC
         {"starts_at": "2026-06-02T00:00:00Z", "ends_at": "2026-06-01T00:00:00Z"},
         {"status": "deleted"},
         {"unknown_field": 1},

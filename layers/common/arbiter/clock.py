@@ -26,7 +26,12 @@ def now_iso() -> str:
 
 
 def parse_iso(value: str) -> datetime:
+    """An ISO 8601 date or date-time as an aware UTC datetime; ValueError when it is not one, including an
+    offset that moves it outside the years 1-9999 (`0001-01-01T00:00:00+01:00`)."""
     moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{value!r} is outside the years 1-9999 in UTC") from None
