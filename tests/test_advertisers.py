@@ -49,7 +49,7 @@ def test_missing_field_is_400_and_bad_email_is_422(api, tenant_key):
 def test_malformed_json_is_400(api, tenant_key):
     response = api.post("/api/ads/register", key=tenant_key, body="{not json")
     assert response.status == 400
-    assert "JSON" in response.json()["detail"]
+    assert response.json()["detail"] == "Request body is not valid JSON"
 
 
 def test_profile_patch_and_deposit(api, tenant_key):

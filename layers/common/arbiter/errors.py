@@ -1,5 +1,9 @@
 """Domain errors. Logic raises these; arbiter.http maps each to one status code and a {"detail": ...} body."""
 
+# The type of a pydantic validation error (PydanticCustomError) that answers 400 like a malformed body, where
+# a seed says so for a field's format; other value errors answer 422.
+MALFORMED = "malformed"
+
 
 class ArbiterError(Exception):
     """Base of every error a caller caused and may be told about."""

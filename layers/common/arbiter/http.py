@@ -39,7 +39,15 @@ STATUS_BY_ERROR: dict[type[errors.ArbiterError], HTTPStatus] = {
 }
 
 # Pydantic error types that mean "malformed request" (400) rather than "well-formed but out of range" (422).
-_MALFORMED_ERROR_TYPES = {"missing", "json_invalid", "json_type", "model_attributes_type", "dict_type", "model_type"}
+_MALFORMED_ERROR_TYPES = {
+    "missing",
+    "json_invalid",
+    "json_type",
+    "model_attributes_type",
+    "dict_type",
+    "model_type",
+    errors.MALFORMED,
+}
 
 
 def error_response(status: HTTPStatus | int, detail: str, headers: dict[str, str] | None = None) -> Response:
@@ -80,11 +88,13 @@ def describe_validation_errors(validation_errors: list[dict[str, Any]]) -> str:
     """'cpm_bid_cents: Input should be less than or equal to 10000' — field path without the 'body' prefix."""
     parts = []
     for error in validation_errors:
+        if error.get("type") == "json_invalid":
+            # Its location is the character offset of the syntax error, not a field.
+            parts.append("Request body is not valid JSON")
+            continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         field = ".".join(location) or "body"
         message = error.get("msg") or error.get("type", "invalid value")
-        if error.get("type") == "json_invalid":
-            message = "Request body is not valid JSON"
         parts.append(f"{field}: {message}")
     return "; ".join(parts)
 

@@ -5,8 +5,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from arbiter.decisions.models import ID_MAX, LIST_MAX, CamelModel, IdRef, JsonMap, Outcome, Tag
+from arbiter.errors import MALFORMED
 
 SESSION_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MAX_LIMIT = 50
@@ -19,9 +21,12 @@ class PlacementRequest(CamelModel):
 
 
 def _session_id(value: str | None) -> str | None:
+    # Seed 002 answers an invalid sessionId format with 400, not 422: the "malformed" error type says so
+    # (arbiter.http). The pattern bounds the length too, so a 65-character id is the same format error.
     if value is not None and not SESSION_ID.match(value):
-        raise ValueError(
-            "sessionId must be alphanumeric (UUID format recommended, '-' and '_' allowed), at most 64 chars"
+        raise PydanticCustomError(
+            MALFORMED,
+            "sessionId must be alphanumeric (UUID format recommended, '-' and '_' allowed), at most 64 chars",
         )
     return value
 
@@ -34,7 +39,9 @@ class RecommendRequest(CamelModel):
     channel_id: IdRef | None = None
     placement: Tag | None = None
     limit: int = Field(default=5, ge=1, le=MAX_LIMIT)
-    session_id: Annotated[str | None, AfterValidator(_session_id)] = Field(default=None, max_length=64)
+    session_id: Annotated[str | None, AfterValidator(_session_id)] = Field(
+        default=None, json_schema_extra={"maxLength": 64, "pattern": SESSION_ID.pattern}
+    )
     context: JsonMap = Field(default_factory=dict)
     segments: list[Tag] = Field(default_factory=list, max_length=LIST_MAX)
     attributes: JsonMap = Field(default_factory=dict)
