@@ -48,7 +48,32 @@ def test_simulating_a_draft_campaign_previews_its_bias(api, tenant_key):
         },
         "affinity_scores": {"mood": 0.6},  # 1.2 matched of 2.0 mood weight
         "total_score": 0.6,
+        # Additive: the seed's campaign targets "political", which this scene never mentions, so /match would
+        # not serve it here however well it scores
+        "warnings": [
+            {"filter": "target_tags", "reason": "no target_tags match the context's theme, mood tags or narrative"}
+        ],
     }
+
+
+def test_simulating_warns_of_each_rule_that_would_keep_match_from_serving_the_scene(api, tenant_key):
+    # Given the seed's campaign without target tags
+    campaign = draft_with_affinities(api, tenant_key)
+    path = f"/api/ads/campaigns/{campaign['id']}"
+    assert api.patch(path, key=tenant_key, json={"target_tags": []}).status == 200
+    simulate = f"{path}/simulate"
+    # Then the seed's scene trips nothing
+    assert api.post(simulate, key=tenant_key, json=SEED_SIMULATE).json()["warnings"] == []
+
+    # When a blocklist keyword of that scene is added
+    blocked = api.post(f"{path}/blocklist", key=tenant_key, json={"rule_type": "keyword", "value": "classified"})
+    assert blocked.status == 201, blocked.body
+    body = api.post(simulate, key=tenant_key, json=SEED_SIMULATE).json()
+
+    # Then the preview still scores the scene, and names the rule that would keep /match from serving it
+    assert body["total_score"] == 0.6
+    assert [warning["filter"] for warning in body["warnings"]] == ["blocklist"]
+    assert "classified" in body["warnings"][0]["reason"]
 
 
 def test_simulating_without_a_context_is_allowed(api, tenant_key):

@@ -12,6 +12,7 @@ from arbiter.ads.serving.simulator_models import (
     SimulateInput,
     SimulationOptionsOutput,
     SimulationOutput,
+    SimulationWarningOutput,
 )
 from arbiter.auth.models import Principal
 
@@ -36,6 +37,7 @@ def simulate(principal: Principal, campaign_id: str, body: SimulateInput) -> Sim
         biased_pipeline=result.biased_pipeline,
         affinity_scores=result.affinity_scores,
         total_score=result.total_score,
+        warnings=[SimulationWarningOutput(filter=w.filter, reason=w.reason) for w in result.warnings],
     )
 
 

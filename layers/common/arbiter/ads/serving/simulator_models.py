@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
 NARRATIVE_FUNCTION_MAX = 4000
 MOOD_MAX = 64
@@ -32,12 +32,21 @@ class MatchedCreativeOutput(BaseModel):
     creative_type: str
 
 
+class SimulationWarningOutput(BaseModel):
+    filter: str  # the /match filter this scene would trip: target_tags or blocklist
+    reason: str
+
+
 class SimulationOutput(BaseModel):
     campaign_id: str
     matched_creative: MatchedCreativeOutput | None  # None until the campaign has a creative
     biased_pipeline: dict[str, str]
     affinity_scores: dict[str, float]
     total_score: float
+    warnings: list[SimulationWarningOutput] = Field(
+        description="Additive to the seed: the rules that would keep /match from serving the campaign in this scene"
+        " (none of its target_tags in it, a blocklist rule it trips); a preview that scores well may still never serve"
+    )
 
 
 class CurrentAffinityOutput(BaseModel):
