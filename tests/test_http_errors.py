@@ -136,3 +136,24 @@ def test_json_with_a_charset_is_accepted():
         "POST", "/probe", '{"count": 2, "kind": "a"}', headers={"Content-Type": "application/json; charset=utf-8"}
     )
     assert (code, body) == (200, {"ok": 2})
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" * 20_000 + "]" * 20_000,  # well-formed, nested past the interpreter's recursion limit
+        '{"count": ' + "1" * 5000 + ', "kind": "a"}',  # well-formed, an integer past 4,300 digits
+    ],
+    ids=["deep nesting", "5000-digit integer"],
+)
+def test_json_the_decoder_cannot_handle_is_400_not_500(body):
+    code, answer, _ = _call("POST", "/probe", body)
+    assert (code, answer) == (
+        400,
+        {"detail": "Request body is JSON too deeply nested, or with a number too long, to decode"},
+    )
+
+
+def test_malformed_json_is_400_with_detail():
+    code, answer, _ = _call("POST", "/probe", '{"count": 1,')
+    assert (code, answer) == (400, {"detail": "Request body is not valid JSON"})

@@ -50,6 +50,22 @@ _MALFORMED_ERROR_TYPES = {
 }
 
 
+# JSON that Python's decoder refuses though it is well-formed: nesting past the interpreter's recursion limit,
+# integer literals past its 4,300-digit conversion limit. Refused as malformed bodies (400), not crashes (500).
+_UNDECODABLE_JSON = "Request body is JSON too deeply nested, or with a number too long, to decode"
+
+
+def decode_json_body(text: str) -> Any:
+    """json.loads for request bodies: what it cannot decode fails as a JSONDecodeError, which the resolver's
+    validation answers 400 like any other malformed body."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as error:
+        raise json.JSONDecodeError(_UNDECODABLE_JSON, text, 0) from error
+
+
 def error_response(status: HTTPStatus | int, detail: str, headers: dict[str, str] | None = None) -> Response:
     return Response(
         status_code=int(status),
@@ -90,7 +106,8 @@ def describe_validation_errors(validation_errors: list[dict[str, Any]]) -> str:
     for error in validation_errors:
         if error.get("type") == "json_invalid":
             # Its location is the character offset of the syntax error, not a field.
-            parts.append("Request body is not valid JSON")
+            undecodable = (error.get("ctx") or {}).get("error") == _UNDECODABLE_JSON
+            parts.append(_UNDECODABLE_JSON if undecodable else "Request body is not valid JSON")
             continue
         location = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
         field = ".".join(location) or "body"
@@ -151,7 +168,7 @@ def _authentication_failure(app: APIGatewayHttpResolver) -> Response | None:
 
 
 def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=decode_json_body)
 
     @app.exception_handler(RequestValidationError)
     def _validation_error(error: RequestValidationError) -> Response:
