@@ -1,5 +1,7 @@
 """Geo targets and blocklist rules (seed 001, Geo Targeting and Blocklist)."""
 
+from decimal import Decimal
+
 from arbiter.ads.campaigns.countries import ISO_3166_ALPHA2
 from tests.ads_fixtures import campaign_item, funded_campaign, register_advertiser, ticking_clock
 
@@ -44,6 +46,19 @@ def test_add_country_and_radius_targets_as_in_the_seed(api, tenant_key):
     assert set(campaign_item(campaign["id"])["geo_targets"]) == {body["id"], radius.json()["id"]}
 
 
+def test_coordinates_are_kept_to_a_centimetre(api, tenant_key):
+    # Given a radius target whose coordinates carry more digits than any location needs
+    campaign = funded_campaign(api, tenant_key)
+    body = {**SAN_FRANCISCO, "lat": 37.774912345678, "lng": -1e-320}
+    # When it is added
+    response = api.post(geo_path(campaign["id"]), key=tenant_key, json=body)
+    # Then it is stored and shown to 1e-7 degrees (a denormal longitude is 0, not a failed write)
+    assert response.status == 201, response.body
+    assert (response.json()["lat"], response.json()["lng"]) == (37.7749123, 0.0)
+    stored = campaign_item(campaign["id"])["geo_targets"][response.json()["id"]]
+    assert (stored["lat"], stored["lng"]) == (Decimal("37.7749123"), 0)
+
+
 def test_state_and_city_targets_and_exclusions(api, tenant_key):
     campaign = funded_campaign(api, tenant_key)
     state = api.post(
@@ -86,6 +101,7 @@ def test_geo_target_fields_are_validated_per_type(api, tenant_key):
         {**SAN_FRANCISCO, "lat": 90.5},
         {**SAN_FRANCISCO, "lng": -180.5},
         {**SAN_FRANCISCO, "radius_km": 0},
+        {**SAN_FRANCISCO, "radius_km": 1e-320},  # positive, but below one metre (and DynamoDB's number range)
         {**SAN_FRANCISCO, "radius_km": 30000},
     ]
     for body in invalid:

@@ -11,6 +11,17 @@ from arbiter.ads.campaigns.fields import missing_field
 
 # Half the Earth's circumference: no radius on the globe needs more.
 MAX_RADIUS_KM = 20037.5
+# One metre: a smaller radius targets nobody, and it keeps radius_km inside DynamoDB's number range.
+MIN_RADIUS_KM = 0.001
+# Coordinates are kept to 1e-7 degrees (~1 cm); finer digits mean nothing for targeting, and a value like
+# 1e-320 would fall below DynamoDB's smallest number (1e-130) and fail the write.
+COORDINATE_DECIMALS = 7
+
+
+def _to_coordinate_precision(value: float | None) -> float | None:
+    return None if value is None else round(value, COORDINATE_DECIMALS) + 0.0  # + 0.0: -0.0 reads as 0.0
+
+
 BLOCKLIST_VALUE_MAX = 200
 
 
@@ -51,9 +62,13 @@ class CreateGeoTargetInput(BaseModel):
     country_code: CountryCode | None = None
     state_code: StateCode | None = None
     city_name: CityName | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    lng: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
-    radius_km: float | None = Field(default=None, gt=0, le=MAX_RADIUS_KM, allow_inf_nan=False)
+    lat: Annotated[float | None, AfterValidator(_to_coordinate_precision)] = Field(
+        default=None, ge=-90, le=90, allow_inf_nan=False
+    )
+    lng: Annotated[float | None, AfterValidator(_to_coordinate_precision)] = Field(
+        default=None, ge=-180, le=180, allow_inf_nan=False
+    )
+    radius_km: float | None = Field(default=None, ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM, allow_inf_nan=False)
     include: bool = True
 
     @model_validator(mode="after")
