@@ -138,22 +138,43 @@ def test_json_with_a_charset_is_accepted():
     assert (code, body) == (200, {"ok": 2})
 
 
+NUMBER_OUT_OF_RANGE = "Request body has a number outside the finite 64-bit float range (or NaN / Infinity)"
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "detail"),
     [
-        "[" * 20_000 + "]" * 20_000,  # well-formed, nested past the interpreter's recursion limit
-        '{"count": ' + "1" * 5000 + ', "kind": "a"}',  # well-formed, an integer past 4,300 digits
+        ("[" * 20_000 + "]" * 20_000, "Request body is JSON nested too deeply to decode"),
+        ('{"count": ' + "1" * 5000 + ', "kind": "a"}', NUMBER_OUT_OF_RANGE),  # past int()'s 4,300 digits
+        ('{"count": 1, "kind": "a", "x": ' + "9" * 400 + "}", NUMBER_OUT_OF_RANGE),  # float() overflows on it
+        ('{"count": 1, "kind": "a", "x": 1e400}', NUMBER_OUT_OF_RANGE),  # reads as inf
+        ('{"count": 1, "kind": "a", "x": NaN}', NUMBER_OUT_OF_RANGE),  # not JSON, though Python reads it
+        ('{"count": 1, "kind": "a", "x": -Infinity}', NUMBER_OUT_OF_RANGE),
     ],
-    ids=["deep nesting", "5000-digit integer"],
+    ids=["deep nesting", "5000-digit integer", "400-digit integer", "1e400", "NaN", "-Infinity"],
 )
-def test_json_the_decoder_cannot_handle_is_400_not_500(body):
+def test_json_values_no_layer_could_take_are_400_not_500(body, detail):
     code, answer, _ = _call("POST", "/probe", body)
-    assert (code, answer) == (
-        400,
-        {"detail": "Request body is JSON too deeply nested, or with a number too long, to decode"},
-    )
+    assert (code, answer) == (400, {"detail": detail})
+
+
+def test_numbers_inside_the_float_range_are_read_as_before():
+    code, answer, _ = _call("POST", "/probe", '{"count": 1, "kind": "a", "x": [1e308, -1.5e-320, ' + "9" * 300 + "]}")
+    assert (code, answer) == (200, {"ok": 1})
 
 
 def test_malformed_json_is_400_with_detail():
     code, answer, _ = _call("POST", "/probe", '{"count": 1,')
     assert (code, answer) == (400, {"detail": "Request body is not valid JSON"})
+
+
+def test_an_unpaired_surrogate_escape_is_400_and_a_pair_is_a_character():
+    # \ud800 alone decodes to a string no UTF-8 encoder takes (hashing, DynamoDB writes)
+    lone = _call("POST", "/probe", '{"count": 1, "kind": "a", "note": "x\\ud800"}')
+    assert lone[:2] == (
+        400,
+        {"detail": "Request body has an unpaired surrogate escape (\\ud800-\\udfff), which is not a character"},
+    )
+    # An escaped pair is one character (an emoji): accepted
+    pair = _call("POST", "/probe", '{"count": 1, "kind": "a", "note": "\\ud83d\\ude00"}')
+    assert pair[:2] == (200, {"ok": 1})

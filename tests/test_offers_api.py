@@ -328,6 +328,22 @@ def test_unbounded_recommend_input_is_refused(api, tenant_key, change):
     assert response.status == 422, response.body
 
 
+@pytest.mark.parametrize(
+    ("session_context", "detail"),
+    [
+        ({"level": 34, "segment": "\ud800"}, "surrogate"),  # a string no UTF-8 encoder takes
+        ({"level": 34, "minutes_played": 10**400}, "float range"),  # a number float() overflows on
+    ],
+)
+def test_session_context_values_the_learner_cannot_read_are_400_not_500(api, tenant_key, session_context, detail):
+    create_seed_offers(api, tenant_key)
+
+    response = recommend(api, tenant_key, session_context=session_context)
+
+    assert response.status == 400, response.body
+    assert detail in response.json()["detail"]
+
+
 def test_recommend_for_an_unknown_game_is_404(api, tenant_key):
     response = recommend(api, tenant_key, game_id="no-such-game")
 
