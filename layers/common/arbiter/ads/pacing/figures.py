@@ -123,9 +123,10 @@ def pacing_figures(
 def _projected_date(today: str, days_remaining: int | None) -> date | None:
     """today + days_remaining; None past the last representable date (a trickle of spend against a large
     budget projects millions of years)."""
-    if days_remaining is None or days_remaining > (date.max - date.fromisoformat(today)).days:
+    day = date.fromisoformat(today)
+    if days_remaining is None or days_remaining > (date.max - day).days:
         return None
-    return date.fromisoformat(today) + timedelta(days=days_remaining)
+    return day + timedelta(days=days_remaining)
 
 
 def figures_for_state(state: PacingState, now: datetime) -> PacingFigures:
