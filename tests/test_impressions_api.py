@@ -1,5 +1,6 @@
 """POST /api/ads/impressions (seed 001, Record Impression): exactly-once billing, priced by the token or the bid."""
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,12 +15,23 @@ from arbiter.ads.billing import repository as billing_repository
 from arbiter.ads.tokens import ImpressionClaims
 from arbiter.auth import keys
 from arbiter.settings import get_settings
-from tests.ads_fixtures import active_campaign, campaign_item, ledger_item, set_ledger
+from tests.ads_fixtures import ManualClock, active_campaign, campaign_item, ledger_item, set_ledger
 
 IMPRESSIONS = "/api/ads/impressions"
 GAME_ID = "my_game_id"
 PLACEMENT = {"creator_id": "dev_user_123", "placement_types": ["narrative_hook"], "revenue_share_pct": 70}
 DEPOSIT_MILLICENTS = 100000 * 1000  # active_campaign deposits 100,000 cents
+# Inside the seed campaign's schedule (2026-06-01 to 2026-08-31): an impression without a token is only billed
+# while the campaign could serve.
+IN_SCHEDULE = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def seed_campaign_running() -> ManualClock:
+    manual = ManualClock(IN_SCHEDULE)
+    clock.set_clock(manual)
+    yield manual
+    clock.set_clock(None)
 
 
 @pytest.fixture
@@ -353,3 +365,105 @@ def test_stored_impression_is_keyed_for_exactly_once(api, developer_key, served)
     items = table.query(KeyConditionExpression=Key("PK").eq(f"IMP#{body['impression_id']}"))["Items"]
     assert len(items) == 1
     assert body["impression_id"] == logic.impression_id_for("studio-dev", None, "abc")
+
+
+def test_an_impression_outside_the_campaigns_schedule_is_refused(api, developer_key, served, seed_campaign_running):
+    # Given the seed campaign (2026-06-01 to 2026-08-31)
+    # When a developer reports impressions without a token after its end and before its start
+    seed_campaign_running.moment = datetime(2026, 9, 1, 0, 0, 1, tzinfo=UTC)
+    ended = api.post(IMPRESSIONS, key=developer_key, json=served)
+    seed_campaign_running.moment = datetime(2026, 5, 31, 23, 59, tzinfo=UTC)
+    early = api.post(IMPRESSIONS, key=developer_key, json=served)
+
+    # Then both are refused as /match would, and nothing is charged
+    assert ended.status == 409, ended.body
+    assert ended.json()["detail"] == (
+        "Campaign cannot be served in this game: campaign ended at 2026-08-31T23:59:59+00:00"
+    )
+    assert early.status == 409, early.body
+    assert "campaign starts at 2026-06-01" in early.json()["detail"]
+    assert_nothing_charged(served["campaign_id"])
+
+
+@pytest.mark.parametrize(
+    "placement_change, reason",
+    [
+        ({"blocked_advertisers": ["{advertiser_id}"]}, "is blocked by this game"),
+        ({"blocked_categories": ["Defense"]}, "ad category 'defense' is blocked by this game"),
+        ({"placement_types": ["product_mention"]}, "no creative of a type this placement accepts"),
+    ],
+)
+def test_an_impression_the_placement_refuses_is_not_billed(
+    api, developer_key, tenant_key, served, placement_change, reason
+):
+    # Given a defense campaign, and a placement that blocks its advertiser, its category or its creative's type
+    campaign = api.get(f"/api/ads/campaigns/{served['campaign_id']}", key=tenant_key).json()
+    assert (
+        api.patch(f"/api/ads/campaigns/{served['campaign_id']}", key=tenant_key, json={"ad_category": "defense"}).status
+        == 200
+    )
+    change = {
+        field: [value.format(advertiser_id=campaign["advertiser_id"]) for value in values]
+        for field, values in placement_change.items()
+    }
+    updated = api.patch(f"/api/ads/placements/{GAME_ID}", key=developer_key, json=change)
+    assert updated.status == 200, updated.body
+
+    # When the developer reports an impression of it without a token
+    response = api.post(IMPRESSIONS, key=developer_key, json=served)
+
+    # Then it is refused with the rule /match applies, and nothing is charged
+    assert response.status == 409, response.body
+    assert response.json()["detail"].startswith("Campaign cannot be served in this game: ")
+    assert reason in response.json()["detail"]
+    assert_nothing_charged(served["campaign_id"])
+
+
+def test_an_impression_in_a_game_the_campaign_blocklists_is_refused(api, developer_key, tenant_key, served):
+    # Given the advertiser blocklists the developer's game, and a scene keyword (which needs a scene to judge)
+    blocklist = f"/api/ads/campaigns/{served['campaign_id']}/blocklist"
+    keyword = api.post(blocklist, key=tenant_key, json={"rule_type": "keyword", "value": "war"})
+    assert keyword.status == 201, keyword.body
+    assert api.post(IMPRESSIONS, key=developer_key, json=served).status == 201  # a keyword alone does not refuse
+    rule = api.post(blocklist, key=tenant_key, json={"rule_type": "game_id", "value": GAME_ID})
+    assert rule.status == 201, rule.body
+
+    # When the developer reports an impression without a token
+    response = api.post(IMPRESSIONS, key=developer_key, json=served)
+
+    # Then it is refused, and only the impression before the game rule was charged
+    assert response.status == 409, response.body
+    assert f"game_id '{GAME_ID}'" in response.json()["detail"]
+    assert ledger_item(served["campaign_id"])["spent_millicents"] == 250
+
+
+def test_a_token_vouches_for_the_match_that_issued_it(api, developer_key, served, seed_campaign_running):
+    # Given a token issued by a match in the campaign's last seconds
+    seed_campaign_running.moment = datetime(2026, 8, 31, 23, 59, 58, tzinfo=UTC)
+    body = {**served, "impression_token": token_for(served, cpm_bid_cents=250)}
+
+    # When the player sees the ad just after the campaign's end and the developer reports it with the token
+    seed_campaign_running.moment = datetime(2026, 9, 1, 0, 0, 5, tzinfo=UTC)
+    response = api.post(IMPRESSIONS, key=developer_key, json=body)
+
+    # Then it is billed: the match that chose it applied every rule (and the player's geo and caps)
+    assert response.status == 201, response.body
+    assert ledger_item(served["campaign_id"])["spent_millicents"] == 250
+
+
+def test_a_replay_after_the_campaign_ended_returns_the_first_response(
+    api, developer_key, served, seed_campaign_running
+):
+    # Given an impression billed with an Idempotency-Key while the campaign ran
+    headers = {"Idempotency-Key": "late-retry-1"}
+    first = api.post(IMPRESSIONS, key=developer_key, json=served, headers=headers)
+    assert first.status == 201, first.body
+
+    # When the developer's retry arrives after the campaign's end
+    seed_campaign_running.moment = datetime(2026, 9, 2, tzinfo=UTC)
+    replay = api.post(IMPRESSIONS, key=developer_key, json=served, headers=headers)
+
+    # Then it gets the first response, charged once
+    assert replay.status == 201, replay.body
+    assert replay.json() == first.json()
+    assert ledger_item(served["campaign_id"])["spent_millicents"] == 250

@@ -1,6 +1,9 @@
 """Recording an impression: validate the request against the caller's placement, the campaign and the
 impression token, price it, and charge it exactly once (billing.repository.record is one transaction).
 
+Without a token no /match vouches for the impression, so the campaign must still be servable in the caller's
+game by every rule that needs no scene or player (_unservable_reason): 409 otherwise, nothing charged.
+
 Exactly once: the impression id is derived from the token's jti, else from the tenant's Idempotency-Key, so a
 replay collides on the impression Put and gets the first response back, with no second charge. Never
 overspend: every limit is a condition inside the transaction; the reads here only choose the values to
@@ -11,6 +14,7 @@ import base64
 import hashlib
 import random
 import time
+from dataclasses import replace
 
 from arbiter import clock, ids
 from arbiter.ads import tokens
@@ -22,10 +26,18 @@ from arbiter.ads.billing.models import (
     ImpressionOutput,
     RecordImpressionInput,
 )
-from arbiter.ads.billing.repository import ChargeRefused, ImpressionAlreadyRecorded, TransactionContended
+from arbiter.ads.billing.repository import (
+    ChargeRefused,
+    ImpressionAlreadyRecorded,
+    LoadedCampaign,
+    TransactionContended,
+)
 from arbiter.ads.billing.revenue_share import split_charge
 from arbiter.ads.campaigns.fields import looks_like_id
+from arbiter.ads.matching.filters import IMPRESSION_FILTERS, ImpressionContext
+from arbiter.ads.matching.models import ServingCampaign, ServingPlacement
 from arbiter.ads.placements.logic import get_active_placement
+from arbiter.ads.placements.models import PlacementItem
 from arbiter.ads.tokens import ImpressionClaims
 from arbiter.auth.models import Principal
 from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
@@ -40,6 +52,7 @@ DAILY_CAP_REACHED = "Campaign daily cap reached"
 BALANCE_TOO_LOW = "Advertiser balance too low"
 NOT_ACTIVE = "Campaign is not active"
 CAMPAIGN_NOT_FOUND = "Campaign not found"
+NOT_SERVABLE = "Campaign cannot be served in this game"
 
 
 def impression_id_for(tenant_id: str, claims: ImpressionClaims | None, idempotency_key: str | None) -> str:
@@ -66,11 +79,28 @@ def _verified_claims(principal: Principal, request: RecordImpressionInput) -> Im
     return claims
 
 
-def _load_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerView]:
+def _load_campaign(campaign_id: str) -> LoadedCampaign:
     loaded = repository.get_campaign(campaign_id) if looks_like_id("camp", campaign_id) else None
     if loaded is None:
         raise NotFoundError(CAMPAIGN_NOT_FOUND)
     return loaded
+
+
+def _unservable_reason(rules: ServingCampaign, creative_id: str, placement: PlacementItem, game_id: str) -> str | None:
+    """Why /match could not have chosen this impression, judged without a scene or a player; None if it could.
+
+    An impression without a match token names a campaign no /match chose, so it must pass every rule /match
+    would apply without them (matching.filters.IMPRESSION_FILTERS): the campaign's schedule, the placement's
+    blocked advertisers and categories and accepted creative types, the campaign's game blocklist. A token
+    vouches for its match, which applied them all (and the player's geo and frequency caps)."""
+    creative = next(creative for creative in rules.creatives if creative.id == creative_id)
+    candidate = replace(rules, creatives=(creative,))  # the type check judges this impression's creative
+    context = ImpressionContext(game_id, ServingPlacement.from_item(placement.model_dump()), clock.now())
+    for eligibility in IMPRESSION_FILTERS:
+        reason = eligibility.check(candidate, context)
+        if reason is not None:
+            return reason
+    return None
 
 
 def _output_from_stored(item: dict) -> ImpressionOutput:
@@ -130,10 +160,17 @@ def record_impression(
 ) -> ImpressionOutput:
     placement = get_active_placement(principal.tenant_id, request.game_id)
     claims = _verified_claims(principal, request)
-    campaign, ledger = _load_campaign(request.campaign_id)
+    campaign, ledger, rules = _load_campaign(request.campaign_id)
     if request.creative_id not in campaign.creative_ids:
         raise NotFoundError("Creative not found in this campaign")
     impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
+    if claims is None:
+        refusal = _unservable_reason(rules, request.creative_id, placement, request.game_id)
+        if refusal is not None:
+            # A replay of an impression billed while the campaign could serve still gets its first response.
+            if idempotency_key is not None and repository.get_impression(impression_id) is not None:
+                return _first_response(impression_id, principal, request)
+            raise ConflictError(f"{NOT_SERVABLE}: {refusal}")
     # The token's price: a bid change after /match does not change what this impression costs.
     cpm_bid_cents = claims.cpm_bid_cents if claims is not None else campaign.cpm_bid_cents
     charged = impression_charge_millicents(cpm_bid_cents)
@@ -147,9 +184,9 @@ def record_impression(
 
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
-            campaign, ledger = _load_campaign(request.campaign_id)
+            campaign, ledger, _ = _load_campaign(request.campaign_id)
         if _roll_if_behind(campaign.id, ledger):
-            campaign, ledger = _load_campaign(request.campaign_id)
+            campaign, ledger, _ = _load_campaign(request.campaign_id)
         charge = ImpressionCharge(
             impression_id=impression_id,
             developer_tenant_id=principal.tenant_id,
@@ -186,7 +223,7 @@ def record_impression(
             if refusal.reason == "balance":
                 repository.mark_exhausted(campaign.id, clock.now_iso())
                 raise ConflictError(BALANCE_TOO_LOW) from None
-            _, fresh = _load_campaign(request.campaign_id)
+            fresh = _load_campaign(request.campaign_id).ledger
             verdict = _refusal_detail(charge, campaign, fresh)
             if verdict is None:
                 continue

@@ -14,12 +14,14 @@ Items written in one TransactWriteItems:
 """
 
 from datetime import timedelta
+from typing import NamedTuple
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.ads.billing.models import BillingCampaignView, BillingLedgerView, ImpressionCharge
+from arbiter.ads.matching.models import ServingCampaign
 from arbiter.ads.serving import invalidation
 from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.settings import get_settings
@@ -227,7 +229,16 @@ def mark_exhausted(campaign_id: str, now: str) -> bool:
     return True
 
 
-def get_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerView] | None:
+class LoadedCampaign(NamedTuple):
+    """A campaign as billing reads it: what it prices with, its money counters, and its serving rules (the
+    eligibility an impression without a match token is re-checked against)."""
+
+    campaign: BillingCampaignView
+    ledger: BillingLedgerView
+    rules: ServingCampaign
+
+
+def get_campaign(campaign_id: str) -> LoadedCampaign | None:
     """The campaign and its ledger from one strongly consistent Query on the campaign's partition."""
     items = page_all(
         aws.campaigns_table().query,
@@ -247,7 +258,7 @@ def get_campaign(campaign_id: str) -> tuple[BillingCampaignView, BillingLedgerVi
         daily_cap_millicents=campaign.get("daily_cap_millicents"),
         creative_ids=frozenset(campaign.get("creatives", {})),
     )
-    return view, BillingLedgerView.model_validate(ledger)
+    return LoadedCampaign(view, BillingLedgerView.model_validate(ledger), ServingCampaign.from_items(campaign, ledger))
 
 
 def get_impression(impression_id: str) -> dict | None:

@@ -12,6 +12,8 @@ Blocklist rules (any match drops the campaign):
 - theme == theme_id, category == category, action == any of actions: normalized equality.
 - game_id == the request's game_id: exact (ids are case-sensitive).
 
+An impression billed without a match token is re-checked against IMPRESSION_FILTERS (ImpressionContext).
+
 Filter order puts the cheapest and most selective checks first; serving-state filters (status, schedule,
 budget, daily cap, balance, pacing, frequency) are separate so the simulator can run on draft campaigns.
 """
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from arbiter.ads.matching.geo import PlayerLocation, geo_rejection
-from arbiter.ads.matching.models import ACTIVE, GameContext, MatchRequest, ServingCampaign
+from arbiter.ads.matching.models import ACTIVE, GameContext, MatchRequest, ServingCampaign, ServingPlacement
 from arbiter.ads.matching.scoring import ScoringContext
 from arbiter.core.pipeline import EligibilityFilter
 from arbiter.core.randomness import stable_uniform
@@ -92,6 +94,22 @@ class SimulationContext:
         self.scoring = ScoringContext(context)
 
 
+class ImpressionContext:
+    """An impression billed without a match token, judged on what it names: the game, its placement and the
+    time. It has no scene and no player, so its game context is empty: the blocklist's scene rules (keyword,
+    theme, category, action) match nothing and only its game_id rules apply."""
+
+    __slots__ = ("blocked_advertisers", "blocked_categories", "game_id", "now", "placement_types", "terms")
+
+    def __init__(self, game_id: str, placement: ServingPlacement, now: datetime):
+        self.game_id = game_id
+        self.now = now
+        self.placement_types = placement.placement_types
+        self.blocked_advertisers = placement.blocked_advertisers
+        self.blocked_categories = frozenset(normalize(c) for c in placement.blocked_categories)
+        self.terms = ContextTerms(GameContext())
+
+
 # --- context filters -------------------------------------------------------------------------------------
 
 
@@ -99,7 +117,7 @@ def _status(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
     return None if campaign.status == ACTIVE else f"campaign status is {campaign.status}, not active"
 
 
-def _schedule(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
+def _schedule(campaign: ServingCampaign, ctx: MatchContext | ImpressionContext) -> str | None:
     if campaign.starts_at is not None and ctx.now < campaign.starts_at:
         return f"campaign starts at {campaign.starts_at.isoformat()}"
     if campaign.ends_at is not None and ctx.now > campaign.ends_at:
@@ -107,13 +125,13 @@ def _schedule(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
     return None
 
 
-def _blocked_advertiser(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
+def _blocked_advertiser(campaign: ServingCampaign, ctx: MatchContext | ImpressionContext) -> str | None:
     if campaign.advertiser_id in ctx.blocked_advertisers:
         return f"advertiser {campaign.advertiser_id} is blocked by this game"
     return None
 
 
-def _blocked_category(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
+def _blocked_category(campaign: ServingCampaign, ctx: MatchContext | ImpressionContext) -> str | None:
     if campaign.ad_category is not None and campaign.ad_category in ctx.blocked_categories:
         return f"ad category '{campaign.ad_category}' is blocked by this game"
     return None
@@ -136,7 +154,7 @@ def _target_tags(campaign: ServingCampaign, ctx: MatchContext | SimulationContex
     return "no target_tags match the context's theme, mood tags or narrative"
 
 
-def _blocklist(campaign: ServingCampaign, ctx: MatchContext | SimulationContext) -> str | None:
+def _blocklist(campaign: ServingCampaign, ctx: MatchContext | SimulationContext | ImpressionContext) -> str | None:
     terms = ctx.terms
     for rule in campaign.blocklist:
         kind, value = rule.rule_type, rule.match_value
@@ -157,7 +175,7 @@ def _geo(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
     return geo_rejection(campaign, ctx.player)
 
 
-def _creative_type(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
+def _creative_type(campaign: ServingCampaign, ctx: MatchContext | ImpressionContext) -> str | None:
     if campaign.creative_types.isdisjoint(ctx.placement_types):
         if not campaign.creatives:
             return "campaign has no creatives"
@@ -252,5 +270,8 @@ MATCH_FILTERS = (
     FREQUENCY,
     PACING,
 )
+# What an impression without a match token is re-checked against (billing.logic): every rule /match applies that
+# needs neither the scene nor the player; CREATIVE_TYPE is run on the impression's own creative.
+IMPRESSION_FILTERS = (SCHEDULE, BLOCKED_ADVERTISER, BLOCKED_CATEGORY, CREATIVE_TYPE, BLOCKLIST)
 # What the simulator can judge from a narrative and a mood alone (reported as warnings, never blocking).
 SIMULATION_FILTERS = (TARGET_TAGS, BLOCKLIST)
