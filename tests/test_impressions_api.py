@@ -205,6 +205,11 @@ def test_tampered_or_expired_token_is_refused(api, developer_key, served):
     response = api.post(IMPRESSIONS, key=developer_key, json={**served, "impression_token": expired})
     assert response.status == 400
     assert response.json()["detail"] == "impression_token has expired"
+    # Non-ASCII text where the base64url payload or signature should be (was a 500 in the signature check)
+    for mangled in (payload + ".é" + signature, "é" + payload + "." + signature):
+        refused = api.post(IMPRESSIONS, key=developer_key, json={**served, "impression_token": mangled})
+        assert refused.status == 400, refused.body
+        assert refused.json()["detail"] == "impression_token is malformed"
     assert_nothing_charged(served["campaign_id"])
 
 

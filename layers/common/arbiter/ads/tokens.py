@@ -68,7 +68,8 @@ def issue(claims: ImpressionClaims) -> str:
 
 def verify(token: str) -> ImpressionClaims:
     """The token's claims, or BadRequestError when it is malformed, tampered with or expired."""
-    if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 1:
+    # A token is base64url text: anything else is malformed before it reaches the ASCII-only signature check.
+    if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 1:
         raise BadRequestError("impression_token is malformed")
     payload, signature = token.split(".")
     if not hmac.compare_digest(signature, _signature(payload)):
