@@ -449,3 +449,25 @@ def test_holdout_customers_get_no_offers_and_are_logged(api, tenant_key):
         seen.setdefault(body["experimentVariant"], []).append(body["count"])
     assert set(seen) == {"holdout", "challenger"}
     assert set(seen["holdout"]) == {0} and set(seen["challenger"]) == {1}
+
+
+@pytest.mark.parametrize("score", ["9" * 400, "1e400", "NaN"], ids=["400-digit integer", "1e400", "NaN"])
+def test_recommend_refuses_numbers_no_rule_can_compare(api, tenant_key, score):
+    # Given a catalog with a range rule on a propensity score
+    seed_catalog(api, tenant_key)
+    rule = {
+        "name": "Likely card takers",
+        "type": "attribute",
+        "condition": {"field": "propensityScores.credit_card", "operator": "range", "min": 0.5, "max": 1},
+    }
+    assert post(api, tenant_key, "/api/v1/qualification-rules", rule).status == 201
+
+    # When a recommend sends a score outside the float range (a 400-digit integer crashed float() in the rule)
+    body = '{"customerId": "CUST001", "attributes": {"propensityScores": {"credit_card": ' + score + "}}}"
+    response = api.post("/api/v1/recommend", key=tenant_key, body=body, headers=headers())
+
+    # Then it is refused as malformed by the decoder every other route uses
+    assert response.status == 400, response.body
+    assert response.json()["detail"] == (
+        "Request body has a number outside the finite 64-bit float range (or NaN / Infinity)"
+    )

@@ -4,9 +4,8 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Query
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from arbiter.auth.dependencies import DecisionsClient
 from arbiter.decisions import recommend as logic
@@ -18,7 +17,7 @@ from arbiter.decisions.api_models import (
     RecommendOutput,
     RecommendRequest,
 )
-from arbiter.http import error_response
+from arbiter.http import error_response, validated_body
 
 router = Router()
 TAGS = ["Decisions: recommend"]
@@ -65,8 +64,9 @@ _RESPONSES = {
 }
 
 
-# The body is parsed here rather than by Powertools validation, because validation would run first and turn a
-# non-JSON Content-Type into 400/500 instead of the seed's 415.
+# The body is parsed here rather than by Powertools validation, because seed 002 answers 415 for a request
+# without a JSON Content-Type, including none at all, which every other route reads as JSON; validated_body
+# decodes and validates it exactly as the resolver would.
 @router.post(
     "/api/v1/recommend",
     tags=TAGS,
@@ -81,10 +81,7 @@ def recommend(principal: DecisionsClient):
     content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
     if content_type != "application/json":
         return error_response(415, "Content-Type must be application/json")
-    try:
-        request = RecommendRequest.model_validate_json(event.body or "")
-    except ValidationError as error:
-        raise RequestValidationError(error.errors(include_url=False)) from error
+    request = validated_body(RecommendRequest, event.body)
     ip, user_agent = _client(event.raw_event.get("requestContext") or {})
     return _json(logic.recommend(principal, request, source_ip=ip, user_agent=user_agent))
 
