@@ -1,5 +1,8 @@
 """Advertiser registration, profile and deposits (seed 001, Advertiser Management)."""
 
+from arbiter import aws
+from arbiter.ads.advertisers.repository import MAX_BALANCE_MILLICENTS, advertiser_key
+
 ACME = {"company_name": "Acme Corp", "contact_email": "ads@acme.com", "website": "https://acme.com"}
 
 
@@ -95,3 +98,82 @@ def test_unknown_route_is_404_with_detail(api, tenant_key):
 def test_oversized_body_is_refused_with_413(api, tenant_key):
     response = api.post("/api/ads/register", key=tenant_key, json={**ACME, "company_name": "x" * 70_000})
     assert response.status == 413
+
+
+def test_a_deposit_retried_with_its_idempotency_key_is_credited_once(api, tenant_key):
+    # Given a registered advertiser
+    api.post("/api/ads/register", key=tenant_key, json=ACME)
+    headers = {"Idempotency-Key": "wire-2026-11-22-001"}
+
+    # When the same deposit is sent twice with one Idempotency-Key (a retry after a lost response)
+    first = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 5000}, headers=headers)
+    retry = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 5000}, headers=headers)
+
+    # Then the balance is credited once, and the retry answers as the first did
+    assert first.status == 200, first.body
+    assert first.json() == {"balance_cents": 5000, "deposited_cents": 5000}
+    assert retry.status == 200, retry.body
+    assert retry.json() == first.json()
+    assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == 5000
+    # And another key is another deposit; the same key for another amount is refused, crediting nothing
+    other = api.post(
+        "/api/ads/deposit", key=tenant_key, json={"amount_cents": 5000}, headers={"Idempotency-Key": "wire-002"}
+    )
+    assert other.json() == {"balance_cents": 10000, "deposited_cents": 5000}
+    reused = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 7000}, headers=headers)
+    assert reused.status == 409, reused.body
+    assert reused.json()["detail"] == "Idempotency-Key was already used for a deposit of another amount"
+    assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == 10000
+
+
+def test_idempotency_keys_are_per_account(api, tenant_key, other_tenant_key):
+    # Given two advertisers using the same Idempotency-Key
+    for key in (tenant_key, other_tenant_key):
+        api.post("/api/ads/register", key=key, json=ACME)
+    headers = {"Idempotency-Key": "deposit-1"}
+
+    # When each deposits with it
+    mine = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 100}, headers=headers)
+    theirs = api.post("/api/ads/deposit", key=other_tenant_key, json={"amount_cents": 300}, headers=headers)
+
+    # Then both are credited, each to its own balance
+    assert mine.json() == {"balance_cents": 100, "deposited_cents": 100}
+    assert theirs.json() == {"balance_cents": 300, "deposited_cents": 300}
+
+
+def test_a_keyed_deposit_before_registration_is_404_and_writes_nothing(api, tenant_key):
+    response = api.post(
+        "/api/ads/deposit", key=tenant_key, json={"amount_cents": 100}, headers={"Idempotency-Key": "k1"}
+    )
+    assert response.status == 404
+    assert response.json()["detail"] == "Advertiser not registered; call POST /api/ads/register first"
+    # The receipt was not kept: after registering, the same key deposits
+    api.post("/api/ads/register", key=tenant_key, json=ACME)
+    retry = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 100}, headers={"Idempotency-Key": "k1"})
+    assert retry.json() == {"balance_cents": 100, "deposited_cents": 100}
+
+
+def test_the_balance_stops_at_one_billion_dollars_so_its_json_stays_exact(api, tenant_key):
+    # Given a balance 0.01 USD short of the ceiling (written directly)
+    api.post("/api/ads/register", key=tenant_key, json=ACME)
+    ceiling_cents = MAX_BALANCE_MILLICENTS // 1000
+    aws.campaigns_table().update_item(
+        Key=advertiser_key("tenant-a"),
+        UpdateExpression="SET balance_millicents = :b",
+        ExpressionAttributeValues={":b": MAX_BALANCE_MILLICENTS - 1000},
+    )
+
+    # When deposits would pass it, with and without an Idempotency-Key
+    over = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 2})
+    keyed_over = api.post(
+        "/api/ads/deposit", key=tenant_key, json={"amount_cents": 2}, headers={"Idempotency-Key": "k-over"}
+    )
+    exact = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 1})
+
+    # Then they are refused and nothing is credited; a deposit up to the ceiling is taken, and read back exactly
+    for refused in (over, keyed_over):
+        assert refused.status == 409, refused.body
+        assert refused.json()["detail"].startswith("Deposit would take the balance above 1,000,000,000.00 USD")
+    assert exact.status == 200, exact.body
+    assert exact.json() == {"balance_cents": ceiling_cents, "deposited_cents": 1}
+    assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == ceiling_cents

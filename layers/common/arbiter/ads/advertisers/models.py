@@ -31,8 +31,11 @@ class UpdateProfileInput(BaseModel):
     website: WebsiteUrl | None = None
 
 
+IDEMPOTENCY_KEY_MAX = 128
+
+
 class DepositInput(BaseModel):
-    # Up to $10M in one deposit keeps every balance far inside exact integer and float-text ranges.
+    # Up to $10M in one deposit; the balance's ceiling (repository.MAX_BALANCE_MILLICENTS) keeps it exact in JSON.
     amount_cents: int = Field(gt=0, le=1_000_000_000, strict=True)
 
 
@@ -60,4 +63,15 @@ class AdvertiserItem(BaseModel):
     website: str | None = None
     balance_millicents: int = 0
     deposited_millicents: int = 0
+    created_at: str
+
+
+class DepositReceiptItem(BaseModel):
+    """A deposit sent with an Idempotency-Key, stored with the credit in one transaction (exactly once): its id
+    is a digest of the tenant and the key, so a retry finds it and credits nothing."""
+
+    tenant_id: str
+    id: str
+    idempotency_key: str
+    amount_millicents: int
     created_at: str
