@@ -181,6 +181,23 @@ def test_patch_updates_only_the_given_fields(api, tenant_key):
     assert api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key).json() == body
 
 
+def test_a_misspelt_field_is_refused_not_ignored(api, tenant_key):
+    # Given a campaign
+    campaign = funded_campaign(api, tenant_key)
+
+    # When an update misspells budget_cents (and a create misspells cpm_bid_cents)
+    patched = api.patch(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key, json={"budget_cent": 1})
+    created = api.post(CAMPAIGNS, key=tenant_key, json={**SUMMER_LAUNCH, "cpm_bid_cent": 300})
+
+    # Then both are 422 naming the field, and nothing changed (the PATCH used to answer 200 having done nothing)
+    assert patched.status == 422, patched.body
+    assert patched.json()["detail"] == "budget_cent: Extra inputs are not permitted"
+    assert created.status == 422, created.body
+    assert created.json()["detail"] == "cpm_bid_cent: Extra inputs are not permitted"
+    assert api.get(f"{CAMPAIGNS}/{campaign['id']}", key=tenant_key).json() == campaign
+    assert len(api.get(CAMPAIGNS, key=tenant_key).json()) == 1
+
+
 def test_patch_other_fields_and_clearing_optional_ones(api, tenant_key):
     campaign = funded_campaign(api, tenant_key)
     path = f"{CAMPAIGNS}/{campaign['id']}"

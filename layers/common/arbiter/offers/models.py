@@ -9,9 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, PlainSerializer, model_validator
 
 from arbiter import clock
+from arbiter.core.inputs import InputModel
 
 MILLICENTS_PER_USD = 100_000
 MAX_PRICE_USD = Decimal(10_000)
@@ -69,10 +70,6 @@ def _iso(value: str | None, name: str) -> None:
         clock.parse_iso(value)
     except ValueError as error:
         raise ValueError(f"{name} must be an ISO 8601 date-time, e.g. 2026-06-01T00:00:00Z") from error
-
-
-class InputModel(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # --- Catalog ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, HttpUrl, TypeAdapter
 
+from arbiter.core.inputs import InputModel
 from arbiter.money import Cents
 
 COMPANY_NAME_MAX = 200
@@ -19,13 +20,13 @@ def _valid_http_url(value: str) -> str:
 WebsiteUrl = Annotated[str, Field(max_length=WEBSITE_MAX), AfterValidator(_valid_http_url)]
 
 
-class RegisterAdvertiserInput(BaseModel):
+class RegisterAdvertiserInput(InputModel):
     company_name: str = Field(min_length=1, max_length=COMPANY_NAME_MAX)
     contact_email: EmailStr = Field(max_length=320)
     website: WebsiteUrl | None = None
 
 
-class UpdateProfileInput(BaseModel):
+class UpdateProfileInput(InputModel):
     company_name: str | None = Field(default=None, min_length=1, max_length=COMPANY_NAME_MAX)
     contact_email: EmailStr | None = Field(default=None, max_length=320)
     website: WebsiteUrl | None = None
@@ -34,7 +35,7 @@ class UpdateProfileInput(BaseModel):
 IDEMPOTENCY_KEY_MAX = 128
 
 
-class DepositInput(BaseModel):
+class DepositInput(InputModel):
     # Up to $10M in one deposit; the balance's ceiling (repository.MAX_BALANCE_MILLICENTS) keeps it exact in JSON.
     amount_cents: int = Field(gt=0, le=1_000_000_000, strict=True)
 

@@ -2,13 +2,14 @@
 
 from pydantic import BaseModel, Field, model_validator
 
+from arbiter.core.inputs import InputModel
 from arbiter.money import Cents
 
 ID_MAX = 64
 IDEMPOTENCY_KEY_MAX = 128
 
 
-class RecordImpressionInput(BaseModel):
+class RecordImpressionInput(InputModel):
     campaign_id: str = Field(min_length=1, max_length=ID_MAX)
     creative_id: str = Field(min_length=1, max_length=ID_MAX)
     game_id: str = Field(min_length=1, max_length=128)

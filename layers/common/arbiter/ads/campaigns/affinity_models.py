@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from arbiter.core.inputs import InputModel
+
 MAX_AFFINITIES_PER_CAMPAIGN = 50
 MIN_WEIGHT = 0.1
 MAX_WEIGHT = 3.0
@@ -22,13 +24,13 @@ class AffinityType(StrEnum):
     CAMERA = "camera"
 
 
-class AffinityInput(BaseModel):
+class AffinityInput(InputModel):
     affinity_type: AffinityType
     affinity_value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
     weight: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
 
 
-class BulkAffinitiesInput(BaseModel):
+class BulkAffinitiesInput(InputModel):
     """The complete new set; an empty list removes every affinity."""
 
     affinities: list[AffinityInput] = Field(max_length=MAX_AFFINITIES_PER_CAMPAIGN)

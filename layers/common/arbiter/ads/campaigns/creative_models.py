@@ -6,6 +6,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from arbiter.ads.campaigns.fields import missing_field
+from arbiter.core.inputs import InputModel
 
 HOOK_MAX = 1000
 ALT_HOOKS_MAX = 20
@@ -31,7 +32,7 @@ class Tone(StrEnum):
     DRAMATIC = "dramatic"
 
 
-class CreateCreativeInput(BaseModel):
+class CreateCreativeInput(InputModel):
     """narrative_hook is required when creative_type is narrative_hook. Leaving it out is treated like any other
     missing required field: 400, with the field named in the detail (the seed: "missing required field")."""
 
@@ -51,7 +52,7 @@ class CreateCreativeInput(BaseModel):
         return self
 
 
-class UpdateCreativeInput(BaseModel):
+class UpdateCreativeInput(InputModel):
     """Partial update. product_name, tagline and narrative_hook may be set to null to clear them (the logic keeps
     narrative_hook on a narrative_hook creative); the other fields cannot be null. creative_type is fixed."""
 

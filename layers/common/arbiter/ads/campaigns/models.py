@@ -9,6 +9,7 @@ from arbiter.ads.campaigns.affinity_models import AffinityDoc
 from arbiter.ads.campaigns.creative_models import CreativeDoc
 from arbiter.ads.campaigns.fields import IsoDateTime, Label, ensure_end_after_start
 from arbiter.ads.campaigns.targeting_models import BlocklistRuleDoc, GeoTargetDoc
+from arbiter.core.inputs import InputModel
 from arbiter.money import Cents
 
 NAME_MAX = 200
@@ -31,7 +32,7 @@ class CampaignStatus(StrEnum):
     COMPLETED = "completed"
 
 
-class CreateCampaignInput(BaseModel):
+class CreateCampaignInput(InputModel):
     name: CampaignName
     budget_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS, strict=True)
     cpm_bid_cents: int = Field(ge=MIN_CPM_BID_CENTS, le=MAX_CPM_BID_CENTS, strict=True)
@@ -50,7 +51,7 @@ class CreateCampaignInput(BaseModel):
         return self
 
 
-class UpdateCampaignInput(BaseModel):
+class UpdateCampaignInput(InputModel):
     """Partial update. daily_cap_cents, start_date, end_date and ad_category may be set to null to clear them."""
 
     name: CampaignName | None = None

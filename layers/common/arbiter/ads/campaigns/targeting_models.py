@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_
 
 from arbiter.ads.campaigns.countries import is_country_code
 from arbiter.ads.campaigns.fields import missing_field
+from arbiter.core.inputs import InputModel
 
 # Half the Earth's circumference: no radius on the globe needs more.
 MAX_RADIUS_KM = 20037.5
@@ -54,7 +55,7 @@ StateCode = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9]{1,3}(-[A-Za-
 CityName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class CreateGeoTargetInput(BaseModel):
+class CreateGeoTargetInput(InputModel):
     """Each target_type needs its own fields; a missing one is a missing required field (400), a field the
     type does not use is refused (422) rather than silently dropped."""
 
@@ -127,7 +128,7 @@ class BlocklistRuleType(StrEnum):
     GAME_ID = "game_id"
 
 
-class CreateBlocklistRuleInput(BaseModel):
+class CreateBlocklistRuleInput(InputModel):
     rule_type: BlocklistRuleType
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BLOCKLIST_VALUE_MAX)]
 

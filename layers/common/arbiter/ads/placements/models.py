@@ -11,6 +11,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
+from arbiter.core.inputs import InputModel
+
 GAME_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 GAME_ID_MAX = 128
 CREATOR_ID_MAX = 128
@@ -69,7 +71,7 @@ def bps_to_pct(bps: int) -> Decimal:
     return pct.quantize(Decimal(1)) if pct == pct.to_integral_value() else pct.normalize()
 
 
-class _PlacementConfigRules(BaseModel):
+class _PlacementConfigRules(InputModel):
     """Rules shared by the create and update bodies."""
 
     @field_validator("placement_types", check_fields=False)

@@ -38,6 +38,9 @@ class GameContextInput(BaseModel):
 
 
 class MatchInput(BaseModel):
+    """The one Ads body that ignores unknown fields (the others are InputModels, 422): game servers call /match
+    in real time with scene data, and a key the engine does not read must not cost a game its ad."""
+
     game_id: Annotated[str, StringConstraints(pattern=GAME_ID_PATTERN)]
     user_id: CallerId
     player_geo: PlayerGeoInput | None = None

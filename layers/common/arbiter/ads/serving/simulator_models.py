@@ -4,6 +4,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from arbiter.core.inputs import InputModel
+
 NARRATIVE_FUNCTION_MAX = 4000
 MOOD_MAX = 64
 
@@ -20,7 +22,7 @@ NARRATIVE_EXAMPLES = (
 )
 
 
-class SimulateInput(BaseModel):
+class SimulateInput(InputModel):
     # Any mood text is accepted (the game's mood_tags are free text too); MOODS are suggestions.
     narrative_function: NarrativeFunction | None = None
     mood: Mood | None = None
