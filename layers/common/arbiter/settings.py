@@ -22,6 +22,10 @@ class Settings(BaseSettings):
     # Signs /match impression tokens; from Secrets Manager in AWS (template), random per local stack start.
     impression_token_secret: str | None = Field(default=None, alias="IMPRESSION_TOKEN_SECRET", repr=False)
     impression_token_ttl_seconds: int = Field(default=900, alias="IMPRESSION_TOKEN_TTL_SECONDS", gt=0, le=86400)
+    # How old /match's in-memory snapshot of active campaigns and placements may get (docs/decisions.md D8).
+    candidate_cache_ttl_seconds: float = Field(default=15.0, alias="CANDIDATE_CACHE_TTL_SECONDS", ge=0, le=300)
+    # How old the decisions catalog snapshot may get (D9).
+    catalog_cache_ttl_seconds: float = Field(default=10.0, alias="CATALOG_CACHE_TTL_SECONDS", ge=0, le=300)
     # Per-key request limits (seed 001 "Rate Limits"); off only for load tests against a private stack.
     rate_limits_enabled: bool = Field(default=True, alias="RATE_LIMITS_ENABLED")
 

@@ -2,14 +2,13 @@
 
 A snapshot holds the tenant's offers (with creatives), enabled qualification rules, contact policies and
 guardrails, the latest version of every decision flow and the learned model's outcome counters. It is
-rebuilt when older than CATALOG_CACHE_TTL_SECONDS (environment; default 10, at most 300): a change made
+rebuilt when older than CATALOG_CACHE_TTL_SECONDS (settings; default 10, at most 300): a change made
 through the catalog API reaches every warm instance's recommendations within that time (at once on the
 instance that made it, which drops its own snapshot). Outcome counters are refreshed on the same schedule.
 """
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,20 +21,13 @@ from arbiter.decisions.models import (
     OfferOutput,
     QualificationRuleOutput,
 )
+from arbiter.settings import get_settings
 
-TTL_ENV = "CATALOG_CACHE_TTL_SECONDS"
-DEFAULT_TTL_SECONDS = 10.0
-MAX_TTL_SECONDS = 300.0
 MAX_CACHED_TENANTS = 1_000
 
 
 def ttl_seconds() -> float:
-    raw = os.environ.get(TTL_ENV)
-    try:
-        seconds = DEFAULT_TTL_SECONDS if raw is None else float(raw)
-    except ValueError:
-        return DEFAULT_TTL_SECONDS
-    return seconds if 0 <= seconds <= MAX_TTL_SECONDS else DEFAULT_TTL_SECONDS
+    return get_settings().catalog_cache_ttl_seconds
 
 
 @dataclass(frozen=True, slots=True)

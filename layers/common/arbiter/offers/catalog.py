@@ -4,8 +4,8 @@ A game belongs to the tenant whose key first created an offer for it (a conditio
 another tenant's key gets 403 for it and an unknown game is 404 (docs/decisions.md D4).
 
 `cached_catalog` is the recommend/feedback read path: each warm instance keeps a game's catalog for
-CATALOG_CACHE_TTL_SECONDS; this instance's own writes drop its copy at once, other instances see them within
-the TTL.
+OFFERS_CATALOG_CACHE_SECONDS; this instance's own writes drop its copy at once, other instances see them within
+that time.
 """
 
 import threading
@@ -23,7 +23,7 @@ from arbiter.offers.models import (
 )
 from arbiter.offers.repository import GameCatalog
 
-CATALOG_CACHE_TTL_SECONDS = 5.0
+OFFERS_CATALOG_CACHE_SECONDS = 5.0
 
 _cache: dict[str, tuple[float, GameCatalog | None]] = {}
 _cache_lock = threading.Lock()
@@ -46,7 +46,7 @@ def cached_catalog(game_id: str) -> GameCatalog | None:
     now = time.monotonic()
     with _cache_lock:
         cached = _cache.get(game_id)
-        if cached is not None and now - cached[0] < CATALOG_CACHE_TTL_SECONDS:
+        if cached is not None and now - cached[0] < OFFERS_CATALOG_CACHE_SECONDS:
             return cached[1]
     catalog = repository.read_catalog(game_id)
     with _cache_lock:

@@ -2,7 +2,7 @@
 
 Candidate snapshot: every active campaign (one paginated Query on GSI2 `SERVING`), their LEDGER items and the
 balances of their advertisers (BatchGetItem each), built into the engine's CampaignIndex. It is rebuilt when
-older than CANDIDATE_CACHE_TTL_SECONDS (environment; default 15, at most 300). Within that window a paused
+older than CANDIDATE_CACHE_TTL_SECONDS (settings; default 15, at most 300). Within that window a paused
 campaign may still be offered and ledgers/balances may lag; that is safe because /impressions re-checks
 status, budget, daily cap and balance inside its billing transaction, so nothing is charged beyond them.
 
@@ -15,7 +15,6 @@ foreign or disabled game) are not cached, so a newly enabled placement serves at
 stops serving within the TTL.
 """
 
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -27,22 +26,13 @@ from arbiter.ads.placements import logic as placements
 from arbiter.ads.placements.models import PlacementItem
 from arbiter.ads.serving import invalidation, repository
 from arbiter.observability import logger
+from arbiter.settings import get_settings
 
-TTL_ENV = "CANDIDATE_CACHE_TTL_SECONDS"
-DEFAULT_TTL_SECONDS = 15.0
-MAX_TTL_SECONDS = 300.0
 MAX_CACHED_PLACEMENTS = 10_000  # bounds memory if one instance sees very many games
 
 
 def ttl() -> timedelta:
-    raw = os.environ.get(TTL_ENV)
-    try:
-        seconds = DEFAULT_TTL_SECONDS if raw is None else float(raw)
-    except ValueError:
-        seconds = DEFAULT_TTL_SECONDS
-    if not 0 <= seconds <= MAX_TTL_SECONDS:  # also rejects NaN
-        seconds = DEFAULT_TTL_SECONDS
-    return timedelta(seconds=seconds)
+    return timedelta(seconds=get_settings().candidate_cache_ttl_seconds)
 
 
 @dataclass(frozen=True, slots=True)
