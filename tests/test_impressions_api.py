@@ -332,7 +332,7 @@ def test_game_and_campaign_must_exist_and_be_the_callers(api, developer_key, oth
     assert api.post(IMPRESSIONS, key=developer_key, json={**served, "campaign_id": "not-an-id"}).status == 404
     wrong_creative = api.post(IMPRESSIONS, key=developer_key, json={**served, "creative_id": "crt_doesnotexist"})
     assert wrong_creative.status == 404
-    assert api.delete(f"/api/ads/placements/{GAME_ID}", key=developer_key).status in (200, 204)
+    assert api.delete(f"/api/ads/placements/{GAME_ID}", key=developer_key).status == 204
     assert api.post(IMPRESSIONS, key=developer_key, json=served).status == 404
     assert_nothing_charged(served["campaign_id"])
 
@@ -346,8 +346,8 @@ def test_bad_input_is_refused_without_writing(api, developer_key, served):
     too_long = api.post(IMPRESSIONS, key=developer_key, json={**served, "campaign_id": "c" * 65})
     assert too_long.status == 422
     long_key = api.post(IMPRESSIONS, key=developer_key, json=served, headers={"Idempotency-Key": "k" * 129})
-    assert long_key.status in (400, 422)
-    assert "Idempotency-Key" in long_key.json()["detail"] or "idempotency" in long_key.json()["detail"].lower()
+    assert long_key.status == 422
+    assert long_key.json()["detail"] == "header.idempotency-key: String should have at most 128 characters"
     assert_nothing_charged(served["campaign_id"])
 
 
