@@ -164,6 +164,21 @@ def test_unknown_campaign_is_404_and_foreign_is_403(api, tenant_key, other_tenan
     assert foreign.json()["detail"]
 
 
+def test_a_campaign_dated_before_year_1000_reads_back_everywhere(api, tenant_key):
+    # Given a campaign starting in year 1 (glibc's strftime wrote it "1-01-01T00:00:00Z", which nothing parses)
+    campaign = funded_campaign(api, tenant_key, start_date="0001-01-01", end_date="0999-12-31T23:59:59Z")
+
+    # Then it is stored and returned as ISO 8601 with a four-digit year
+    assert campaign["start_date"] == "0001-01-01T00:00:00Z"
+    assert campaign["end_date"] == "0999-12-31T23:59:59Z"
+    assert campaign_item(campaign["id"])["start_date"] == "0001-01-01T00:00:00Z"
+    # And the routes that parse it back answer (they were 500)
+    pacing = api.get(f"{CAMPAIGNS}/{campaign['id']}/analytics/pacing", key=tenant_key)
+    assert pacing.status == 200, pacing.body
+    options = api.get(f"{CAMPAIGNS}/{campaign['id']}/simulate/options", key=tenant_key)
+    assert options.status == 200, options.body
+
+
 def test_patch_updates_only_the_given_fields(api, tenant_key):
     campaign = funded_campaign(api, tenant_key)
     # The seed's example: raise the budget and the bid

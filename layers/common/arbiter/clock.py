@@ -18,7 +18,9 @@ def set_clock(clock: Callable[[], datetime] | None) -> None:
 
 def isoformat(moment: datetime) -> str:
     """ISO 8601 in UTC with a trailing Z, as the seeds show ("2026-03-01T12:00:00Z")."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    utc = moment.astimezone(UTC)
+    # Not strftime("%Y"): glibc writes year 1 as "1", which no ISO parser reads back.
+    return f"{utc.year:04d}-{utc:%m-%dT%H:%M:%S}Z"
 
 
 def now_iso() -> str:
