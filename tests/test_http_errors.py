@@ -7,12 +7,13 @@ import pytest
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.depends import Depends
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field
 
 from arbiter import errors
 from arbiter.devstack.events import http_api_event
 from arbiter.devstack.functions import LambdaContext
-from arbiter.http import lambda_handler_for
+from arbiter.http import ITEM_TOO_LARGE, lambda_handler_for
 
 router = Router()
 
@@ -52,7 +53,25 @@ def raise_error(kind: str) -> dict:
         raise error(f"because {kind}")
     if kind == "429":
         raise errors.RateLimitedError("slow down", retry_after_seconds=7)
+    if kind in _DYNAMODB_ERRORS:
+        raise ClientError(_DYNAMODB_ERRORS[kind], "TransactWriteItems")
     raise RuntimeError("secret internal detail")
+
+
+# What DynamoDB answers for a write past its 400 KB item limit (alone, in a transaction), and for another error.
+_DYNAMODB_ERRORS = {
+    "item-too-large": {
+        "Error": {"Code": "ValidationException", "Message": "Item size has exceeded the maximum allowed size"}
+    },
+    "update-too-large-in-transaction": {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [
+            {"Code": "None"},
+            {"Code": "ValidationError", "Message": "Item size to update has exceeded the maximum allowed size"},
+        ],
+    },
+    "throttled": {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}},
+}
 
 
 handler = lambda_handler_for(router)
@@ -75,6 +94,17 @@ def test_rate_limit_carries_retry_after():
     assert code == 429
     assert body == {"detail": "slow down"}
     assert headers["Retry-After"] == "7"
+
+
+@pytest.mark.parametrize("kind", ["item-too-large", "update-too-large-in-transaction"])
+def test_a_write_past_dynamodbs_item_limit_is_413_not_500(kind):
+    code, body, _ = _call("GET", f"/raise/{kind}")
+    assert (code, body) == (413, {"detail": ITEM_TOO_LARGE})
+
+
+def test_other_dynamodb_errors_stay_500_without_internals():
+    code, body, _ = _call("GET", "/raise/throttled")
+    assert (code, body) == (500, {"detail": "Internal server error"})
 
 
 def test_unexpected_errors_are_500_without_internals():

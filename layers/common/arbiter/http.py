@@ -21,9 +21,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.logging import correlation_paths
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from arbiter import errors, json_body, ratelimit
+from arbiter.dynamo import is_item_too_large
 from arbiter.observability import logger, metrics, tracer
 from arbiter.ratelimit import RateLimitClass
 from arbiter.settings import get_settings
@@ -38,6 +40,11 @@ STATUS_BY_ERROR: dict[type[errors.ArbiterError], HTTPStatus] = {
     errors.BusinessRuleError: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.RateLimitedError: HTTPStatus.TOO_MANY_REQUESTS,
 }
+
+ITEM_TOO_LARGE = (
+    "This request would make a stored record larger than DynamoDB's 400 KB item limit; send less (fewer or "
+    "shorter texts)"
+)
 
 # Pydantic error types that mean "malformed request" (400) rather than "well-formed but out of range" (422).
 _MALFORMED_ERROR_TYPES = {
@@ -196,6 +203,14 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     def _route_not_found(_: RouteNotFound) -> Response:
         event = app.current_event
         return error_response(HTTPStatus.NOT_FOUND, f"No route for {event.http_method} {event.path}")
+
+    @app.exception_handler(ClientError)
+    def _dynamodb_error(error: ClientError) -> Response:
+        if is_item_too_large(error):
+            # A record the request writes would pass DynamoDB's item limit: what it sends is too big for it.
+            logger.warning("write refused: item over 400 KB", error=str(error))
+            return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, ITEM_TOO_LARGE)
+        return _unexpected(error)
 
     @app.exception_handler(Exception)
     def _unexpected(error: Exception) -> Response:

@@ -29,3 +29,11 @@ def page_all(call, **kwargs) -> list[dict]:
         if "LastEvaluatedKey" not in page:
             return items
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+def is_item_too_large(error: ClientError) -> bool:
+    """DynamoDB refused a write because the item would pass its 400 KB limit (alone, or inside a transaction)."""
+    details = error.response.get("Error", {})
+    messages = [details.get("Message", "")] if details.get("Code") == "ValidationException" else []
+    messages += [reason.get("Message") or "" for reason in error.response.get("CancellationReasons") or []]
+    return any("Item size" in message and "exceeded" in message for message in messages)
