@@ -8,10 +8,13 @@ import pytest
 from arbiter.learning import model
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue, player_history
 from arbiter.learning.features import (
+    EXTRA_KEY_BUCKETS,
+    EXTRA_STRING_BUCKETS,
     MAX_EXTRA_CONTEXT_KEYS,
     OfferFeatures,
     context_features,
     history_features,
+    key_bucket,
     normalize_gaps,
     pair_features,
 )
@@ -49,10 +52,32 @@ def test_context_features_band_numbers_hash_strings_and_ignore_nested_values():
 
     # Then level is in half-octave bands (34 -> round(2 log2 34) = 10), other numbers in log2 bands, strings hash
     # to a bounded bucket (case-insensitive), nested values are skipped
-    assert "lvl=10" in names and "min=5" in names and "x:gems#11" in names and "x:vip=true" in names
+    assert (
+        "lvl=10" in names
+        and "min=5" in names
+        and f"x{key_bucket('gems')}#11" in names
+        and f"x{key_bucket('vip')}=true" in names
+    )
     assert context_features({"segment": "mid-spender"}) == tuple(n for n in names if n.startswith("seg="))
     assert not any("inventory" in name for name in names)
     assert names == tuple(sorted(names))
+
+
+def test_the_context_features_stay_bounded_whatever_keys_a_game_sends():
+    # Given a game that sends new key names (and values) on every request, and absurd levels
+    rng = random.Random(5)
+    names: set[str] = set()
+    for request in range(5_000):
+        values = [True, rng.random() * 10 ** rng.randint(-5, 15), f"v{request}"]
+        context = {f"quest_{rng.getrandbits(64):x}": rng.choice(values) for _ in range(8)}
+        names.update(context_features({**context, "level": 2.0 ** rng.randint(0, 1000)}))
+
+    # Then their features are drawn from a fixed vocabulary (the model's shared item stays far below 400 KB)
+    extra = {name for name in names if name.startswith("x")}
+    per_key_bucket = 2 + 43 + EXTRA_STRING_BUCKETS  # booleans, log2 bands -1..41, string buckets
+    assert len(extra) <= EXTRA_KEY_BUCKETS * per_key_bucket
+    assert len({name.split("=")[0].split("#")[0] for name in extra}) <= EXTRA_KEY_BUCKETS
+    assert {name for name in names if name.startswith("lvl=")} <= {f"lvl={band}" for band in range(41)}
 
 
 def test_level_bands_are_half_octaves():

@@ -215,3 +215,18 @@ def test_the_log_keeps_the_gap_match_count_and_reads_old_items_as_a_flag(model_s
     )
     legacy, _ = store.latest_exposure(GAME, "p1", SWORD.offer_id)
     assert legacy.gap_match == 1
+
+
+def test_the_log_keeps_only_the_grants_the_model_learns_from(model_store):
+    # Given an offer granting 20 long item names (the log used to copy every one: 50 such offers overflowed the
+    # 400 KB item)
+    bundle = OfferFeatures("mega_bundle", 99.99, tuple(f"{index:02d}_{'💎' * 90}" for index in range(20)))
+    store.record_recommendation(GAME, "p1", [Exposure("int_1", bundle, CONTEXT, 0, T0)])
+
+    # Then the log keeps the grants that have features (at most 4, clipped), and the exposure read back rebuilds
+    # the same features as the offer itself
+    exposure, _ = store.latest_exposure(GAME, "p1", bundle.offer_id)
+    assert exposure.offer.grants == bundle.learnt_grants()
+    assert len(exposure.offer.grants) == 4
+    shown = Exposure("int_1", bundle, CONTEXT, 0, T0)
+    assert [f.name for f in exposure.features()] == [f.name for f in shown.features()]

@@ -4,8 +4,9 @@ The model is a logistic regression over sparse, named features (docs/decisions.m
 
 - context features come from `session_context`: the seed's well-known keys (level in half-octave bands,
   minutes_played in octave bands, segment hashed) and up to MAX_EXTRA_CONTEXT_KEYS other scalar keys, in
-  sorted key order (numbers banded, booleans as values, strings hashed into STRING_BUCKETS buckets); they are
-  the same for every offer in a request;
+  sorted key order (numbers banded, booleans as values, strings hashed into buckets); they are
+  the same for every offer in a request; the other keys' names are hashed into EXTRA_KEY_BUCKETS buckets, so the
+  model stays bounded whatever keys a game sends;
 - offer descriptors are the offer's id, its price band and the items/categories it grants;
 - the pair's features are a bias, ln(price) (a real value), each descriptor, each context feature, the
   crosses of the personalizing keys (level band and segment: PERSONALIZING_PREFIXES) with the offer's id,
@@ -31,9 +32,16 @@ from dataclasses import dataclass
 from hashlib import blake2b
 
 MAX_EXTRA_CONTEXT_KEYS = 8
-# Free-form strings (segment, extra keys) are hashed into this many buckets per key, so a game sending a
-# high-cardinality value (a session id) cannot grow the model without bound.
+# Free-form strings are hashed into buckets, so a game sending a high-cardinality value (a session id) cannot grow
+# the model without bound: the segment into STRING_BUCKETS, other keys' values into EXTRA_STRING_BUCKETS.
 STRING_BUCKETS = 128
+# Other keys' names are hashed too (the hashing trick): a game sending new key names on every request would
+# otherwise add features to the model's shared item (store: `S`) until it passed DynamoDB's 400 KB item limit.
+# Two keys of a bucket share a feature only when their values also fall in the same bucket or band.
+EXTRA_KEY_BUCKETS = 32
+EXTRA_STRING_BUCKETS = 16
+# Levels past 2^20 share the top half-octave band (bounded like every other feature family).
+MAX_LEVEL_BAND = 40
 MAX_NAME_PART = 48
 MAX_GRANT_DESCRIPTORS = 4
 
@@ -71,8 +79,16 @@ class OfferFeatures:
     grants: tuple[str, ...] = ()
 
     def descriptors(self) -> tuple[str, ...]:
-        grants = sorted({_clip(grant) for grant in self.grants})[:MAX_GRANT_DESCRIPTORS]
-        return (f"o={_clip(self.offer_id)}", f"pb={price_band(self.price_usd)}", *(f"g={g}" for g in grants))
+        return (
+            f"o={_clip(self.offer_id)}",
+            f"pb={price_band(self.price_usd)}",
+            *(f"g={grant}" for grant in self.learnt_grants()),
+        )
+
+    def learnt_grants(self) -> tuple[str, ...]:
+        """The grants the model has features for (at most MAX_GRANT_DESCRIPTORS, clipped): all a logged exposure
+        needs to rebuild its features, so the log keeps these rather than every grant."""
+        return tuple(sorted({_clip(grant) for grant in self.grants})[:MAX_GRANT_DESCRIPTORS])
 
     def matches_gaps(self, gaps: frozenset[str]) -> bool:
         return any(grant in gaps for grant in self.grants)
@@ -116,7 +132,7 @@ def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
     level = session_context.get("level")
     if _is_number(level):
         # Half octaves: what suits a player changes faster with level than an octave band resolves.
-        names.add(f"lvl={half_octave(float(level)) if level >= 0 else -1}")
+        names.add(f"lvl={min(half_octave(float(level)), MAX_LEVEL_BAND) if level >= 0 else -1}")
     minutes = session_context.get("minutes_played")
     if _is_number(minutes):
         names.add(f"min={band(float(minutes))}")
@@ -126,12 +142,13 @@ def context_features(session_context: Mapping[str, object]) -> tuple[str, ...]:
     extra_keys = sorted(key for key in session_context if key not in _WELL_KNOWN_KEYS)[:MAX_EXTRA_CONTEXT_KEYS]
     for key in extra_keys:
         value = session_context[key]
+        name = f"x{key_bucket(key)}"
         if isinstance(value, bool):
-            names.add(f"x:{_clip(key)}={str(value).lower()}")
+            names.add(f"{name}={str(value).lower()}")
         elif _is_number(value):
-            names.add(f"x:{_clip(key)}#{band(float(value))}")
+            names.add(f"{name}#{band(float(value))}")
         elif isinstance(value, str):
-            names.add(f"x:{_clip(key)}={string_bucket(value)}")
+            names.add(f"{name}={string_bucket(value, EXTRA_STRING_BUCKETS)}")
         # Nested objects and lists carry no feature: their meaning is game-specific.
     return tuple(sorted(names))
 
@@ -155,9 +172,17 @@ def segment_feature(segment: str) -> str:
     return f"{SEGMENT_PREFIX}{string_bucket(segment)}"
 
 
-def string_bucket(value: str) -> str:
-    digest = blake2b(value.strip().lower().encode(), digest_size=4).digest()
-    return f"h{int.from_bytes(digest, 'little') % STRING_BUCKETS}"
+def string_bucket(value: str, buckets: int = STRING_BUCKETS) -> str:
+    return f"h{_hash(value.strip().lower(), buckets)}"
+
+
+def key_bucket(key: str) -> int:
+    """The bucket of an extra context key's name (exact: names are the game's own identifiers)."""
+    return _hash(key, EXTRA_KEY_BUCKETS)
+
+
+def _hash(text: str, buckets: int) -> int:
+    return int.from_bytes(blake2b(text.encode(), digest_size=4).digest(), "little") % buckets
 
 
 def _is_number(value: object) -> bool:

@@ -7,7 +7,8 @@ Items (interactions table, PK/SK):
   attributes, `q:<name>` and `e:<name>` - precision and eta added since the prior (a missing one is the prior)
   - and each item counts its `updates`. No `expires_at`: model items never expire.
 - recommendation log: `OFFERRECS#<game_id>#<player_id>` / `REC#<shown_at>#<interaction_id>`, one item per
-  recommendation: the context features, the shown offers as they were (price, grants, gap match flag `gap` and
+  recommendation: the context features, the shown offers as they were (price, the grants the model learns from -
+  OfferFeatures.learnt_grants, at most 4 - so the item stays small whatever an offer grants, gap match flag `gap` and
   count `gap_count`, rank) and an `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
 
 No lost updates: one outcome is one TransactWriteItems - the log item's `outcomes.<offer>` is set under a
@@ -152,7 +153,7 @@ def _offer_to_item(exposure: Exposure, rank: int) -> dict:
     return {
         "M": {
             "price": _number(exposure.offer.price_usd),
-            "grants": {"L": [{"S": grant} for grant in exposure.offer.grants]},
+            "grants": {"L": [{"S": grant} for grant in exposure.offer.learnt_grants()]},
             "gap": {"BOOL": bool(exposure.gap_match)},
             "gap_count": {"N": str(int(exposure.gap_match))},
             "rank": {"N": str(rank)},
