@@ -6,6 +6,8 @@ import pytest
 
 from arbiter import clock, ratelimit
 from arbiter.decisions import cache
+from arbiter.decisions import repository as decisions_repository
+from arbiter.decisions import respond as respond_logic
 from arbiter.ratelimit import RateLimitClass
 
 TENANT = "tenant-a"
@@ -471,3 +473,30 @@ def test_recommend_refuses_numbers_no_rule_can_compare(api, tenant_key, score):
     assert response.json()["detail"] == (
         "Request body has a number outside the finite 64-bit float range (or NaN / Infinity)"
     )
+
+
+def test_a_customers_history_keeps_the_newest_events_that_fit(api, tenant_key, monkeypatch):
+    # Given an offer whose category and channel are long non-ASCII texts, and a small byte budget for the history
+    # (the real one is 300 KB: 500 such events used to overflow the 400 KB item, and every later respond failed)
+    monkeypatch.setattr(respond_logic, "HISTORY_MAX_BYTES", 8_000)
+    offer = {"name": "Gift", "category": "🎁" * 100, "creatives": [creative("Gift", channel="🎮" * 100)]}
+    assert post(api, tenant_key, "/api/v1/offers", offer).status == 201
+    asked = {"customerId": "CUST042", "channel": "🎮" * 100, "placement": "hero_banner"}
+
+    # When the customer responds to 20 decisions
+    interactions = []
+    for _ in range(20):
+        decision = post(api, tenant_key, "/api/v1/recommend", asked).json()
+        [served] = decision["decisions"]
+        answer = {"interactionId": decision["interactionId"], "offerId": served["offerId"], "outcome": "impression"}
+        response = post(api, tenant_key, "/api/v1/respond", answer)
+        assert response.status == 200 and response.json()["recorded"], response.body
+        interactions.append(decision["interactionId"])
+
+    # Then every respond is recorded and the history keeps the newest events within its budget, stored unescaped
+    events, _ = decisions_repository.get_history(TENANT, "CUST042")
+    stored = decisions_repository.encode(events).encode()
+    assert len(stored) <= 8_000
+    assert 0 < len(events) < 20
+    assert [event["i"] for event in events] == interactions[-len(events) :]
+    assert "🎁".encode() in stored

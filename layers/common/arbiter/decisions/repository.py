@@ -27,6 +27,11 @@ from arbiter.settings import get_settings
 CATALOG_INDEX = "GSI1"
 
 
+def encode(value: Any) -> str:
+    """Stored JSON: compact, and UTF-8 as it is (escaping non-ASCII would triple an emoji's 4 bytes)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
 def interactions_table():
     return aws.dynamodb_resource().Table(get_settings().interactions_table)
 
@@ -58,7 +63,7 @@ def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, An
             "GSI1PK": catalog_partition(tenant_id),
             "GSI1SK": f"{kind}#{entity_id}",
             "tenant_id": tenant_id,
-            "body": json.dumps(body, separators=(",", ":")),
+            "body": encode(body),
             "rev": 1,
         },
         ConditionExpression="attribute_not_exists(PK)",
@@ -83,7 +88,7 @@ def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> No
             UpdateExpression="SET body = :body, rev = :next",
             ConditionExpression="tenant_id = :tenant AND rev = :rev",
             ExpressionAttributeValues={
-                ":body": json.dumps(body, separators=(",", ":")),
+                ":body": encode(body),
                 ":next": entity.rev + 1,
                 ":rev": entity.rev,
                 ":tenant": entity.tenant_id,
@@ -124,7 +129,7 @@ def get_flow(tenant_id: str, key: str) -> dict[str, Any] | None:
 def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_version: int) -> None:
     """Latest item and history item in one transaction; the version condition serialises publishers."""
     table = get_settings().campaigns_table
-    text = json.dumps(body, separators=(",", ":"))
+    text = encode(body)
     latest = {
         **flow_key(tenant_id, key),
         "GSI1PK": catalog_partition(tenant_id),
@@ -216,7 +221,7 @@ def put_decision(interaction_id: str, tenant_id: str, customer_id: str, body: di
             "SK": "DECISION",
             "tenant_id": tenant_id,
             "customer_id": customer_id,
-            "body": json.dumps(body, separators=(",", ":")),
+            "body": encode(body),
             "expires_at": expires_at,
         },
         ConditionExpression="attribute_not_exists(PK)",
@@ -262,7 +267,7 @@ def record_outcome(
         "Item": {
             "PK": {"S": history["PK"]},
             "SK": {"S": history["SK"]},
-            "events": {"S": json.dumps(events, separators=(",", ":"))},
+            "events": {"S": encode(events)},
             "rev": {"N": str(history_rev + 1)},
             "expires_at": {"N": str(expires_at)},
         },
@@ -279,7 +284,7 @@ def record_outcome(
                         "Item": {
                             "PK": {"S": f"DINT#{interaction_id}"},
                             "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"},
-                            "body": {"S": json.dumps(marker, separators=(",", ":"))},
+                            "body": {"S": encode(marker)},
                             "expires_at": {"N": str(expires_at)},
                         },
                         "ConditionExpression": "attribute_not_exists(PK)",

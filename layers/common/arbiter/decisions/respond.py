@@ -7,6 +7,10 @@ from arbiter.decisions.api_models import RespondInput, RespondOutput
 from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 
 HISTORY_MAX_EVENTS = 500
+# The stored events' JSON: the newest that fit, so the history item stays under DynamoDB's 400 KB item limit
+# whatever the catalog's texts (500 events of long non-ASCII categories would not fit, and every later respond
+# for that customer would fail).
+HISTORY_MAX_BYTES = 300_000
 HISTORY_MAX_AGE_SECONDS = 90 * 86_400
 RETRIES = 3
 
@@ -43,7 +47,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
     for _ in range(RETRIES):
         events, rev = repository.get_history(principal.tenant_id, decision["customer_id"])
-        kept = [e for e in events if e["ts"] > now - HISTORY_MAX_AGE_SECONDS][-(HISTORY_MAX_EVENTS - 1) :]
+        kept = _newest_that_fit([e for e in events if e["ts"] > now - HISTORY_MAX_AGE_SECONDS], event)
         try:
             repository.record_outcome(
                 tenant_id=principal.tenant_id,
@@ -80,3 +84,16 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
             timestamp=timestamp,
         )
     raise ConflictError("The customer's contact history is being updated concurrently; retry")
+
+
+def _newest_that_fit(events: list[dict], new_event: dict) -> list[dict]:
+    """The events to keep before `new_event`: the newest, at most HISTORY_MAX_EVENTS - 1 of them, and no more
+    than fit in HISTORY_MAX_BYTES of stored JSON together with it."""
+    room = HISTORY_MAX_BYTES - len(repository.encode(new_event).encode())
+    kept: list[dict] = []
+    for event in reversed(events[-(HISTORY_MAX_EVENTS - 1) :]):
+        room -= len(repository.encode(event).encode()) + 1  # + its comma in the stored list
+        if room < 0:
+            break
+        kept.append(event)
+    return kept[::-1]
