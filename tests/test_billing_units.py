@@ -7,6 +7,7 @@ import pytest
 
 from arbiter import clock
 from arbiter.ads import tokens
+from arbiter.ads.billing.models import RecordImpressionInput
 from arbiter.ads.billing.revenue_share import split_charge
 from arbiter.errors import BadRequestError
 
@@ -84,3 +85,22 @@ def test_expired_token_is_refused(signing_secret):
             tokens.verify(token)
     finally:
         clock.set_clock(None)
+
+
+def test_the_longest_token_match_can_issue_is_accepted(signing_secret):
+    # Given /match's longest claims: 128-character user and session ids of 4-byte characters, 50 contributions
+    # (such a token used to pass /impressions' 4096-character limit, so the impression could not be billed)
+    claims = _claims(
+        user_id="😀" * 128,
+        session_id="😀" * 128,
+        game_id="g" * 128,
+        contributions={f"aff_{index:016d}": 0.123456 for index in range(50)},
+    )
+
+    # When it is issued
+    token = tokens.issue(claims)
+
+    # Then it fits the limit /impressions takes, and verifies
+    assert len(token) <= tokens.MAX_TOKEN_LENGTH
+    assert RecordImpressionInput(campaign_id="c", creative_id="c", game_id="g", impression_token=token)
+    assert tokens.verify(token) == claims

@@ -2,6 +2,7 @@
 
 from pydantic import BaseModel, Field, model_validator
 
+from arbiter.ads.tokens import MAX_TOKEN_LENGTH
 from arbiter.core.inputs import InputModel
 from arbiter.money import Cents
 
@@ -13,7 +14,7 @@ class RecordImpressionInput(InputModel):
     campaign_id: str = Field(min_length=1, max_length=ID_MAX)
     creative_id: str = Field(min_length=1, max_length=ID_MAX)
     game_id: str = Field(min_length=1, max_length=128)
-    impression_token: str | None = Field(default=None, max_length=4096)
+    impression_token: str | None = Field(default=None, max_length=MAX_TOKEN_LENGTH)
 
 
 class ImpressionOutput(BaseModel):
