@@ -32,9 +32,6 @@ class UpdateProfileInput(InputModel):
     website: WebsiteUrl | None = None
 
 
-IDEMPOTENCY_KEY_MAX = 128
-
-
 class DepositInput(InputModel):
     # Up to $10M in one deposit; the balance's ceiling (repository.MAX_BALANCE_MILLICENTS) keeps it exact in JSON.
     amount_cents: int = Field(gt=0, le=1_000_000_000, strict=True)

@@ -7,7 +7,6 @@ from arbiter.core.inputs import InputModel
 from arbiter.money import Cents
 
 ID_MAX = 64
-IDEMPOTENCY_KEY_MAX = 128
 
 
 class RecordImpressionInput(InputModel):

@@ -1,33 +1,24 @@
 """Routes: advertiser registration, profile and deposits (seed 001, Advertiser Management)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from arbiter.ads.advertisers import logic
 from arbiter.ads.advertisers.models import (
-    IDEMPOTENCY_KEY_MAX,
     AdvertiserOutput,
     DepositInput,
     DepositOutput,
     RegisterAdvertiserInput,
     UpdateProfileInput,
 )
+from arbiter.api.ads.headers import idempotency_key_header
 from arbiter.auth.dependencies import Advertiser
 
 router = Router()
 TAGS = ["Ads: advertisers"]
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=IDEMPOTENCY_KEY_MAX,
-        description="A retried deposit with the same key credits nothing and answers with the same amount.",
-    ),
-]
+IdempotencyKey = idempotency_key_header(
+    "A retried deposit with the same key credits nothing and answers with the same amount."
+)
 
 
 @router.post("/api/ads/register", status_code=201, tags=TAGS, summary="Register as advertiser")

@@ -1,26 +1,16 @@
 """Route: record an impression and bill it exactly once (seed 001, Record Impression)."""
 
-from typing import Annotated
-
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Header
 
 from arbiter.ads.billing import logic
-from arbiter.ads.billing.models import IDEMPOTENCY_KEY_MAX, ImpressionOutput, RecordImpressionInput
+from arbiter.ads.billing.models import ImpressionOutput, RecordImpressionInput
+from arbiter.api.ads.headers import idempotency_key_header
 from arbiter.auth.dependencies import Developer
 
 router = Router()
 TAGS = ["Ads: impressions"]
 
-IdempotencyKey = Annotated[
-    str | None,
-    Header(
-        alias="Idempotency-Key",
-        min_length=1,
-        max_length=IDEMPOTENCY_KEY_MAX,
-        description="Retries with the same key return the first response and are charged once.",
-    ),
-]
+IdempotencyKey = idempotency_key_header("Retries with the same key return the first response and are charged once.")
 
 
 @router.post("/api/ads/impressions", status_code=201, tags=TAGS, summary="Record impression")
