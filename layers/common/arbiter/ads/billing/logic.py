@@ -160,12 +160,13 @@ def record_impression(
 ) -> ImpressionOutput:
     placement = get_active_placement(principal.tenant_id, request.game_id)
     claims = _verified_claims(principal, request)
-    campaign, ledger, rules = _load_campaign(request.campaign_id)
+    loaded = _load_campaign(request.campaign_id)
+    campaign = loaded.campaign
     if request.creative_id not in campaign.creative_ids:
         raise NotFoundError("Creative not found in this campaign")
     impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
     if claims is None:
-        refusal = _unservable_reason(rules, request.creative_id, placement, request.game_id)
+        refusal = _unservable_reason(loaded.rules(), request.creative_id, placement, request.game_id)
         if refusal is not None:
             # A replay of an impression billed while the campaign could serve still gets its first response.
             if idempotency_key is not None and repository.get_impression(impression_id) is not None:
@@ -184,9 +185,10 @@ def record_impression(
 
     for attempt in range(MAX_ATTEMPTS):
         if attempt:
-            campaign, ledger, _ = _load_campaign(request.campaign_id)
-        if _roll_if_behind(campaign.id, ledger):
-            campaign, ledger, _ = _load_campaign(request.campaign_id)
+            loaded = _load_campaign(request.campaign_id)
+        if _roll_if_behind(loaded.campaign.id, loaded.ledger):
+            loaded = _load_campaign(request.campaign_id)
+        campaign, ledger = loaded.campaign, loaded.ledger
         charge = ImpressionCharge(
             impression_id=impression_id,
             developer_tenant_id=principal.tenant_id,

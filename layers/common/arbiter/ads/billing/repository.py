@@ -13,8 +13,9 @@ Items written in one TransactWriteItems:
 6. interactions table SESSION#<game>#<session>/ADS: the session's ad count and this creative's uses (TTL).
 """
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import NamedTuple
+from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -229,13 +230,18 @@ def mark_exhausted(campaign_id: str, now: str) -> bool:
     return True
 
 
-class LoadedCampaign(NamedTuple):
-    """A campaign as billing reads it: what it prices with, its money counters, and its serving rules (the
-    eligibility an impression without a match token is re-checked against)."""
+@dataclass(frozen=True, slots=True)
+class LoadedCampaign:
+    """A campaign as billing reads it: what it prices with, its money counters, and the stored item."""
 
     campaign: BillingCampaignView
     ledger: BillingLedgerView
-    rules: ServingCampaign
+    item: dict[str, Any]
+
+    def rules(self) -> ServingCampaign:
+        """Its serving rules, which an impression without a match token is re-checked against (built on
+        demand: a token's impression never needs them)."""
+        return ServingCampaign.from_items(self.item, None)
 
 
 def get_campaign(campaign_id: str) -> LoadedCampaign | None:
@@ -258,7 +264,7 @@ def get_campaign(campaign_id: str) -> LoadedCampaign | None:
         daily_cap_millicents=campaign.get("daily_cap_millicents"),
         creative_ids=frozenset(campaign.get("creatives", {})),
     )
-    return LoadedCampaign(view, BillingLedgerView.model_validate(ledger), ServingCampaign.from_items(campaign, ledger))
+    return LoadedCampaign(view, BillingLedgerView.model_validate(ledger), campaign)
 
 
 def get_impression(impression_id: str) -> dict | None:
