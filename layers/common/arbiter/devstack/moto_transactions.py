@@ -87,7 +87,9 @@ class _TouchedItems:
         self.items: list[tuple[Table, DynamoType, DynamoType | None, Any]] = []
         self.streams: dict[int, tuple[Table, int]] = {}
         for entry in transact_items:
-            op = next(iter(entry.values()))
+            op_type, op = next(iter(entry.items()))
+            if op_type == "ConditionCheck":  # writes nothing: nothing to undo
+                continue
             table = backend.get_table(op["TableName"])
             key = op.get("Key") or op["Item"]
             hash_value = DynamoType(key[table.hash_key_attr])
