@@ -112,14 +112,13 @@ def validated_body[M: BaseModel](model: type[M], body: str | None) -> M:
     """A route's JSON body parsed by hand (where the route must answer before Powertools' validation runs) as
     the resolver would: refused by the same decoder (json_body.decode, 400) and validated by the model, with
     the same RequestValidationError the error mapping answers."""
-    text = body or ""
     try:
-        json_body.decode(text)
+        value = json_body.decode(body or "")
     except json.JSONDecodeError as error:
         invalid = {"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error", "input": {}}
         raise RequestValidationError([{**invalid, "ctx": {"error": error.msg}}]) from error
     try:
-        return model.model_validate_json(text)
+        return model.model_validate(value)
     except ValidationError as error:
         raise RequestValidationError(error.errors(include_url=False)) from error
 
