@@ -127,6 +127,44 @@ def test_the_throttle_is_the_required_rate_over_the_measured_demand():
     assert decision.reason == "paced"
 
 
+def test_a_campaign_ending_at_midnight_spreads_its_budget_over_the_days_it_serves():
+    # Given a campaign without a cap whose end_date is a bare date: stored as that date's midnight, so it
+    # serves through the 11th and nothing on the 12th
+    ending = state(daily_cap_millicents=None, ends_at=datetime(2026, 6, 12, tzinfo=UTC))
+
+    # Then at noon on the 10th two days are left (10th, 11th), not three: the budget is not under-delivered
+    assert calc.days_left(ending, NOON) == 2
+    assert calc.daily_target(ending, NOON) == 500_000
+    # And on its last day, the 11th, all that is left is today's target
+    last_day = datetime(2026, 6, 11, 12, 0, tzinfo=UTC)
+    assert calc.days_left(ending, last_day) == 1
+
+
+def test_on_its_last_day_the_throttle_paces_to_the_end_not_to_midnight():
+    # Given a campaign ending today at 18:00, half of today's target left at noon, demand measured as before
+    memory = measured(0.5, 48_500)
+    to_midnight = state(spent_millicents=50_000, day_spent_millicents=50_000, memory=memory)
+    to_six = replace(to_midnight, ends_at=datetime(2026, 6, 10, 18, 0, tzinfo=UTC))
+
+    # Then what is left must go out in the 6 hours it still serves: twice the rate of the 12 hours to midnight
+    assert calc.next_throttle(to_six, NOON).throttle == pytest.approx((50_000 / 21_600) / 10.0)
+    assert calc.next_throttle(to_six, NOON).throttle == pytest.approx(
+        2 * calc.next_throttle(to_midnight, NOON).throttle
+    )
+
+
+def test_the_average_spend_counts_from_creation_when_the_start_date_is_earlier():
+    # Given a campaign created today with a start_date forty days back, which spent 20,000 cents today
+    backdated = state(
+        starts_at=datetime(2026, 5, 1, tzinfo=UTC),
+        created_at=datetime(2026, 6, 10, 8, 0, tzinfo=UTC),
+        spent_millicents=20_000_000,
+    )
+
+    # Then its average is today's spend, not today's spend over forty days it did not exist
+    assert calc.average_daily_spend(backdated, NOON) == 20_000_000
+
+
 def test_demand_is_smoothed_with_the_previous_estimate():
     paced = state(spent_millicents=50_000, day_spent_millicents=50_000, memory=measured(0.5, 48_500, demand=20.0))
     assert calc.next_throttle(paced, NOON).demand_rate == pytest.approx(0.5 * 10.0 + 0.5 * 20.0)

@@ -11,7 +11,7 @@ Targets (money in integer millicents, days are UTC dates):
 
 Throttle controller (runs once per job slot, every 5 minutes):
     throttle = clamp(required_rate / demand_rate, MIN_THROTTLE, 1)
-    required_rate = (today's target - spent today) / (seconds left in the UTC day)
+    required_rate = (today's target - spent today) / (seconds left to serve today: to midnight UTC or the end)
     demand_rate   = the campaign's spend rate at throttle 1, estimated from the last interval:
                     (spent today now - spent today at the last run) / (seconds since it) / the throttle in force,
                     exponentially smoothed (DEMAND_SMOOTHING) with the previous estimate.
@@ -142,8 +142,12 @@ def day_fraction_elapsed(now: datetime) -> float:
     return (now - day_start(now)) / DAY
 
 
-def seconds_left_in_day(now: datetime) -> float:
-    return ((day_start(now) + DAY) - now).total_seconds()
+def seconds_left_to_serve_today(state: "PacingState", now: datetime) -> float:
+    """Seconds the campaign can still serve today: to midnight UTC, or to its end if that comes first."""
+    until = day_start(now) + DAY
+    if state.ends_at is not None and state.ends_at < until:
+        until = state.ends_at
+    return (until - now).total_seconds()
 
 
 def slot_of(now: datetime) -> str:
@@ -167,10 +171,12 @@ def is_out_of_budget(state: PacingState) -> bool:
 
 
 def days_left(state: PacingState, now: datetime) -> int | None:
-    """UTC days from today through the end_date's day, today included; None without an end_date."""
+    """UTC days from today through the last day the campaign serves, today included; None without an end_date.
+    An end at midnight serves nothing on its own date (a bare end_date "2026-08-31" is stored as its midnight)."""
     if state.ends_at is None:
         return None
-    return max(1, (state.ends_at.date() - now.astimezone(UTC).date()).days + 1)
+    last_day = (state.ends_at - timedelta(microseconds=1)).astimezone(UTC).date()
+    return max(1, (last_day - now.astimezone(UTC).date()).days + 1)
 
 
 def budget_left_at_day_start(state: PacingState, now: datetime) -> int:
@@ -260,7 +266,7 @@ def next_throttle(state: PacingState, now: datetime) -> ThrottleDecision:
     demand = estimate_demand(state, now, cap_reached)
     if cap_reached:
         return ThrottleDecision(MIN_THROTTLE, demand, target, spent_today, "target reached")
-    required = remaining / max(1.0, seconds_left_in_day(now))
+    required = remaining / max(1.0, seconds_left_to_serve_today(state, now))
     if demand is None or demand <= 0:
         return ThrottleDecision(MAX_THROTTLE, demand, target, spent_today, "no demand measured yet")
     return ThrottleDecision(clamp_throttle(required / demand), demand, target, spent_today, "paced")
@@ -274,8 +280,9 @@ def effective_throttle(throttle: float | None, computed_at: datetime | None, now
 
 
 def average_daily_spend(state: PacingState, now: datetime) -> float:
-    """Spend per UTC day since the campaign started (start_date, else creation), today included."""
-    first = state.starts_at or state.created_at
+    """Spend per UTC day since the campaign could first spend (the later of start_date and creation: a start_date
+    before the campaign existed spent nothing on those days), today included."""
+    first = max((moment for moment in (state.starts_at, state.created_at) if moment is not None), default=None)
     first_day: date = first.astimezone(UTC).date() if first is not None else now.astimezone(UTC).date()
     days = max(1, (now.astimezone(UTC).date() - first_day).days + 1)
     return state.spent_millicents / days

@@ -12,7 +12,7 @@ Definitions (money in integer millicents inside, exact cents in the output; days
 - daily target: calculations.daily_target (the cap, bounded by the budget left at the start of today; without a
   cap, budget left at the start of today / days left to end_date; null when unpaced).
 - today_remaining: max(0, daily target - today_spent); the remaining budget when there is no daily target.
-- avg_daily_spend: spent / UTC days since start_date (creation when none), today included, in whole cents.
+- avg_daily_spend: spent / UTC days since the later of start_date and creation, today included, in whole cents.
 - days_remaining: ceil(remaining / average daily spend): the days the budget lasts at the average rate; null
   while nothing was spent. projected_exhaustion_date = today + days_remaining (the seed's example:
   461,925 left at 5,439.29 a day on 2026-03-01 -> 85 days -> 2026-05-25). A pure projection: it may fall after
