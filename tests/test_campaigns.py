@@ -179,6 +179,34 @@ def test_a_campaign_dated_before_year_1000_reads_back_everywhere(api, tenant_key
     assert options.status == 200, options.body
 
 
+def test_a_budget_or_daily_cap_that_cannot_pay_one_impression_is_refused(api, tenant_key):
+    # Given a campaign bidding a 50-dollar CPM (one impression costs 5 cents) with a 5-cent daily cap
+    register_advertiser(api, tenant_key)
+    campaign = create_campaign(api, tenant_key, cpm_bid_cents=5000, daily_cap_cents=5)
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+
+    # When a cap or budget below one impression is asked for: at create, by lowering the cap, by raising the bid
+    top_bid = {**SUMMER_LAUNCH, "cpm_bid_cents": 10000}
+    too_small_cap = api.post(CAMPAIGNS, key=tenant_key, json={**top_bid, "daily_cap_cents": 9})
+    too_small_budget = api.post(CAMPAIGNS, key=tenant_key, json={**top_bid, "budget_cents": 5})
+    lowered_cap = api.patch(path, key=tenant_key, json={"daily_cap_cents": 4})
+    raised_bid = api.patch(path, key=tenant_key, json={"cpm_bid_cents": 10000})
+
+    # Then each is 422 with the reason (such a campaign stayed active forever without serving), nothing changed
+    for refused, field in (
+        (too_small_cap, "daily_cap_cents"),
+        (too_small_budget, "budget_cents"),
+        (lowered_cap, "daily_cap_cents"),
+        (raised_bid, "daily_cap_cents"),
+    ):
+        assert refused.status == 422, refused.body
+        assert f"{field} must cover at least one impression at cpm_bid_cents" in refused.json()["detail"]
+    assert api.get(path, key=tenant_key).json() == campaign
+    # And without a cap the bid can rise
+    assert api.patch(path, key=tenant_key, json={"daily_cap_cents": None}).status == 200
+    assert api.patch(path, key=tenant_key, json={"cpm_bid_cents": 10000}).status == 200
+
+
 def test_patch_updates_only_the_given_fields(api, tenant_key):
     campaign = funded_campaign(api, tenant_key)
     # The seed's example: raise the budget and the bid

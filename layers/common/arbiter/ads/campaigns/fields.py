@@ -7,6 +7,7 @@ from pydantic_core import PydanticCustomError
 
 from arbiter import clock
 from arbiter.errors import BadRequestError
+from arbiter.money import impression_charge_millicents, millicents_to_cents
 
 LABEL_MAX = 64  # one category, tag or ad category
 DATE_TEXT_MAX = 40
@@ -30,6 +31,20 @@ def ensure_end_after_start(start_date: str | None, end_date: str | None) -> None
     """Raises ValueError when both dates are set and the end is not strictly after the start."""
     if start_date and end_date and clock.parse_iso(end_date) <= clock.parse_iso(start_date):
         raise ValueError("end_date must be after start_date")
+
+
+def ensure_limits_cover_one_impression(
+    cpm_bid_cents: int, budget_millicents: int, daily_cap_millicents: int | None
+) -> None:
+    """Raises ValueError when the budget or the daily cap cannot pay for a single impression at the bid: such a
+    campaign could be active forever and never serve."""
+    price = impression_charge_millicents(cpm_bid_cents)
+    for field, limit in (("budget_cents", budget_millicents), ("daily_cap_cents", daily_cap_millicents)):
+        if limit is not None and limit < price:
+            raise ValueError(
+                f"{field} must cover at least one impression at cpm_bid_cents {cpm_bid_cents} "
+                f"({millicents_to_cents(price)} cents)"
+            )
 
 
 def missing_field(field: str, reason: str) -> PydanticCustomError:

@@ -10,7 +10,12 @@ from typing import Any, Protocol
 from arbiter import clock, ids
 from arbiter.ads.advertisers.logic import get_advertiser
 from arbiter.ads.campaigns import repository
-from arbiter.ads.campaigns.fields import ensure_end_after_start, looks_like_id, refuse_nulls
+from arbiter.ads.campaigns.fields import (
+    ensure_end_after_start,
+    ensure_limits_cover_one_impression,
+    looks_like_id,
+    refuse_nulls,
+)
 from arbiter.ads.campaigns.models import (
     CLEARABLE_CAMPAIGN_FIELDS,
     CampaignItem,
@@ -162,6 +167,19 @@ def _stored_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], list[str]]
     return to_set, to_remove
 
 
+def _merged_limits(changes: dict[str, Any], campaign: CampaignItem, ledger: LedgerItem) -> tuple[int, int, int | None]:
+    """(cpm_bid_cents, budget, daily cap in millicents) after an update: the changed values, else the stored."""
+    budget = changes.get("budget_cents")
+    if "daily_cap_cents" not in changes:
+        cap = campaign.daily_cap_millicents
+    elif changes["daily_cap_cents"] is None:  # cleared
+        cap = None
+    else:
+        cap = cents_to_millicents(changes["daily_cap_cents"])
+    cpm_bid_cents = changes.get("cpm_bid_cents", campaign.cpm_bid_cents)
+    return cpm_bid_cents, ledger.budget_millicents if budget is None else cents_to_millicents(budget), cap
+
+
 def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampaignInput) -> CampaignOutput:
     changes = request.model_dump(mode="json", exclude_unset=True)
     refuse_nulls(changes, CLEARABLE_CAMPAIGN_FIELDS)
@@ -173,6 +191,7 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
         ensure_end_after_start(
             changes.get("start_date", campaign.start_date), changes.get("end_date", campaign.end_date)
         )
+        ensure_limits_cover_one_impression(*_merged_limits(changes, campaign, ledger))
     except ValueError as error:
         raise BusinessRuleError(str(error)) from None
     to_set, to_remove = _stored_changes(changes)

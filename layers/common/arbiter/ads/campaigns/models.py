@@ -7,10 +7,15 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 
 from arbiter.ads.campaigns.affinity_models import AffinityDoc
 from arbiter.ads.campaigns.creative_models import CreativeDoc
-from arbiter.ads.campaigns.fields import IsoDateTime, Label, ensure_end_after_start
+from arbiter.ads.campaigns.fields import (
+    IsoDateTime,
+    Label,
+    ensure_end_after_start,
+    ensure_limits_cover_one_impression,
+)
 from arbiter.ads.campaigns.targeting_models import BlocklistRuleDoc, GeoTargetDoc
 from arbiter.core.inputs import InputModel
-from arbiter.money import Cents
+from arbiter.money import Cents, cents_to_millicents
 
 NAME_MAX = 200
 TARGET_LIST_MAX = 50
@@ -46,8 +51,10 @@ class CreateCampaignInput(InputModel):
     ad_category: Label | None = None
 
     @model_validator(mode="after")
-    def _end_after_start(self) -> "CreateCampaignInput":
+    def _consistent(self) -> "CreateCampaignInput":
         ensure_end_after_start(self.start_date, self.end_date)
+        cap = cents_to_millicents(self.daily_cap_cents) if self.daily_cap_cents is not None else None
+        ensure_limits_cover_one_impression(self.cpm_bid_cents, cents_to_millicents(self.budget_cents), cap)
         return self
 
 
