@@ -167,34 +167,27 @@ def _stored_changes(changes: dict[str, Any]) -> tuple[dict[str, Any], list[str]]
     return to_set, to_remove
 
 
-def _merged_limits(changes: dict[str, Any], campaign: CampaignItem, ledger: LedgerItem) -> tuple[int, int, int | None]:
-    """(cpm_bid_cents, budget, daily cap in millicents) after an update: the changed values, else the stored."""
-    budget = changes.get("budget_cents")
-    if "daily_cap_cents" not in changes:
-        cap = campaign.daily_cap_millicents
-    elif changes["daily_cap_cents"] is None:  # cleared
-        cap = None
-    else:
-        cap = cents_to_millicents(changes["daily_cap_cents"])
-    cpm_bid_cents = changes.get("cpm_bid_cents", campaign.cpm_bid_cents)
-    return cpm_bid_cents, ledger.budget_millicents if budget is None else cents_to_millicents(budget), cap
-
-
 def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampaignInput) -> CampaignOutput:
     changes = request.model_dump(mode="json", exclude_unset=True)
     refuse_nulls(changes, CLEARABLE_CAMPAIGN_FIELDS)
     campaign, ledger = owned_campaign(principal, campaign_id)
     if not changes:
         return to_output(campaign, ledger)
+    to_set, to_remove = _stored_changes(changes)
     try:
-        # Checked on the merged values: a new end_date must follow the stored start_date, and vice versa.
+        # Checked on the merged values: a new end_date must follow the stored start_date, and vice versa; the
+        # budget and cap (stored names, in millicents; a removed cap is none) must pay one impression at the bid.
         ensure_end_after_start(
             changes.get("start_date", campaign.start_date), changes.get("end_date", campaign.end_date)
         )
-        ensure_limits_cover_one_impression(*_merged_limits(changes, campaign, ledger))
+        stored_cap = None if "daily_cap_millicents" in to_remove else campaign.daily_cap_millicents
+        ensure_limits_cover_one_impression(
+            to_set.get("cpm_bid_cents", campaign.cpm_bid_cents),
+            to_set.get("budget_millicents", ledger.budget_millicents),
+            to_set.get("daily_cap_millicents", stored_cap),
+        )
     except ValueError as error:
         raise BusinessRuleError(str(error)) from None
-    to_set, to_remove = _stored_changes(changes)
     try:
         repository.update_config(
             campaign_id,
