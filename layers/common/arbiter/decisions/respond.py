@@ -89,9 +89,12 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
 def _newest_that_fit(events: list[dict], new_event: dict) -> list[dict]:
     """The events to keep before `new_event`: the newest, at most HISTORY_MAX_EVENTS - 1 of them, and no more
     than fit in HISTORY_MAX_BYTES of stored JSON together with it."""
+    newest = events[-(HISTORY_MAX_EVENTS - 1) :]
+    if len(repository.encode([*newest, new_event]).encode()) <= HISTORY_MAX_BYTES:
+        return newest  # the usual case: one encode of the list, no per-event sizing
     room = HISTORY_MAX_BYTES - len(repository.encode(new_event).encode())
     kept: list[dict] = []
-    for event in reversed(events[-(HISTORY_MAX_EVENTS - 1) :]):
+    for event in reversed(newest):
         room -= len(repository.encode(event).encode()) + 1  # + its comma in the stored list
         if room < 0:
             break
