@@ -22,6 +22,8 @@ SUMMER_LAUNCH = {
     "target_categories": ["simulation", "strategy"],
     "target_tags": ["political"],
 }
+# A moment inside SUMMER_LAUNCH's schedule (tests/conftest.py: seed_campaign_running).
+IN_SEED_SCHEDULE = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
 
 # The seed's "Create Creative" request.
 ACME_SHIELD_HOOK = {

@@ -22,11 +22,12 @@ os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 import pytest
 from moto import mock_aws
 
-from arbiter import aws
+from arbiter import aws, clock
 from arbiter.ads.serving import cache as serving_cache
 from arbiter.auth import keys
 from arbiter.devstack import moto_transactions
 from arbiter.devstack.tables import create_tables
+from tests.ads_fixtures import IN_SEED_SCHEDULE, ManualClock
 from tests.client import ApiClient
 
 
@@ -66,3 +67,13 @@ def fast_transactions():
     moto_transactions.install()
     yield
     moto_transactions.uninstall()
+
+
+@pytest.fixture
+def seed_campaign_running():
+    """A clock that stays inside the seed campaign's schedule (2026-06-01 to 2026-08-31) until a test moves it
+    (`seed_campaign_running.moment = ...`): the seed campaign can only be activated and billed while it could serve."""
+    manual = ManualClock(IN_SEED_SCHEDULE)
+    clock.set_clock(manual)
+    yield manual
+    clock.set_clock(None)

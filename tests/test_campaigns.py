@@ -1,8 +1,12 @@
 """Campaigns: create, list, get, update, activate, pause (seed 001, Campaigns; decisions D5)."""
 
+from datetime import UTC, datetime
+
+import pytest
 from boto3.dynamodb.conditions import Key
 
 from arbiter import aws
+from arbiter.ads.campaigns import repository
 from tests.ads_fixtures import (
     SUMMER_LAUNCH,
     add_creative,
@@ -16,6 +20,8 @@ from tests.ads_fixtures import (
 )
 
 CAMPAIGNS = "/api/ads/campaigns"
+# The seed campaign is activated here: it can only be while its schedule still lets it serve.
+pytestmark = pytest.mark.usefixtures("seed_campaign_running")
 
 
 def test_create_returns_201_with_the_seed_campaign(api, tenant_key):
@@ -334,6 +340,95 @@ def test_activate_requires_a_positive_advertiser_balance(api, tenant_key):
     assert response.status == 422
     assert "balance" in response.json()["detail"]
     assert "GSI2PK" not in campaign_item(campaign["id"])
+
+
+def test_activate_requires_a_balance_that_pays_one_impression(api, tenant_key):
+    # Given an advertiser whose 4-cent balance is below one impression at a 5,000-cent CPM (5 cents)
+    register_advertiser(api, tenant_key, deposit_cents=4)
+    campaign = create_campaign(api, tenant_key, cpm_bid_cents=5000)
+    add_creative(api, tenant_key, campaign["id"])
+    # When it activates the campaign
+    response = api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key)
+    # Then it is refused and stays out of the serving index: it could never pay for an impression
+    assert response.status == 422
+    assert response.json()["detail"] == (
+        "Advertiser balance must cover at least one impression at the campaign's bid (5 cents) to activate it; "
+        "deposit funds first"
+    )
+    assert "GSI2PK" not in campaign_item(campaign["id"])
+    # And one more cent is enough
+    assert api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 1}).status == 200
+    assert api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key).status == 200
+
+
+def test_activate_refuses_a_budget_left_below_one_impression(api, tenant_key):
+    # Given a campaign with 249 of its budget's millicents left, at a 250-millicent impression price
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    set_ledger(campaign["id"], spent_millicents=500_000_000 - 249)
+    # When it is activated, it is refused, as the pacing job would exhaust it
+    response = api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key)
+    assert response.status == 422
+    assert response.json()["detail"] == (
+        "Campaign budget left cannot pay one impression at cpm_bid_cents 250 (0.25 cents); "
+        "raise budget_cents before activating"
+    )
+    assert "GSI2PK" not in campaign_item(campaign["id"])
+    # With exactly one impression left it activates
+    set_ledger(campaign["id"], spent_millicents=500_000_000 - 250)
+    assert api.post(f"{CAMPAIGNS}/{campaign['id']}/activate", key=tenant_key).status == 200
+
+
+def test_activate_refuses_a_campaign_whose_end_date_has_passed(api, tenant_key, seed_campaign_running):
+    # Given the seed campaign (ending 2026-08-31T23:59:59Z), paused, and the clock past its end
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    path = f"{CAMPAIGNS}/{campaign['id']}"
+    assert api.post(f"{path}/activate", key=tenant_key).status == 200
+    assert api.post(f"{path}/pause", key=tenant_key).status == 200
+    seed_campaign_running.moment = datetime(2026, 9, 1, tzinfo=UTC)
+    # When it is activated again (before the pacing job has completed it)
+    response = api.post(f"{path}/activate", key=tenant_key)
+    # Then it is refused: it would be active without ever serving
+    assert response.status == 409
+    assert response.json()["detail"] == "Campaign end_date has passed; set a later end_date before activating"
+    assert campaign_item(campaign["id"])["status"] == "paused"
+    # And a later end_date lets it run again
+    assert api.patch(path, key=tenant_key, json={"end_date": "2026-09-30"}).status == 200
+    assert api.post(f"{path}/activate", key=tenant_key).json()["status"] == "active"
+
+
+def test_activation_is_conditioned_on_what_the_caller_checked(api, tenant_key):
+    # Given a funded campaign with a creative, checked at version 1 with its 500,000,000-millicent budget
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    now = campaign["created_at"]
+
+    def activate(**overrides):
+        checked = {"expected_version": 1, "budget_millicents": 500_000_000, "impression_price_millicents": 250}
+        repository.activate(campaign["id"], "tenant-a", now, **(checked | overrides))
+
+    # When the configuration changed after the check (a PATCH bumps the version), the campaign refuses
+    with pytest.raises(repository.WriteRefused) as stale:
+        activate(expected_version=0)
+    assert stale.value.failed == {"campaign"}
+    # When the budget changed, or the spend leaves less than one impression, the ledger refuses
+    with pytest.raises(repository.WriteRefused) as moved:
+        activate(budget_millicents=400_000_000)
+    assert moved.value.failed == {"ledger"}
+    set_ledger(campaign["id"], spent_millicents=500_000_000 - 249)
+    with pytest.raises(repository.WriteRefused) as spent:
+        activate()
+    assert spent.value.failed == {"ledger"}
+    # When the balance (100,000 cents) is below the price, the advertiser refuses
+    set_ledger(campaign["id"], spent_millicents=0)
+    with pytest.raises(repository.WriteRefused) as poor:
+        activate(impression_price_millicents=100_000_001)
+    assert poor.value.failed == {"advertiser"}
+    # And nothing was written by any refused attempt
+    assert campaign_item(campaign["id"])["status"] == "draft"
+    activate()
+    assert campaign_item(campaign["id"])["status"] == "active"
 
 
 def test_activate_refuses_a_fully_spent_budget(api, tenant_key):

@@ -15,23 +15,15 @@ from arbiter.ads.billing import repository as billing_repository
 from arbiter.ads.tokens import ImpressionClaims
 from arbiter.auth import keys
 from arbiter.settings import get_settings
-from tests.ads_fixtures import ManualClock, active_campaign, campaign_item, ledger_item, set_ledger
+from tests.ads_fixtures import active_campaign, campaign_item, ledger_item, set_ledger
 
 IMPRESSIONS = "/api/ads/impressions"
 GAME_ID = "my_game_id"
 PLACEMENT = {"creator_id": "dev_user_123", "placement_types": ["narrative_hook"], "revenue_share_pct": 70}
 DEPOSIT_MILLICENTS = 100000 * 1000  # active_campaign deposits 100,000 cents
-# Inside the seed campaign's schedule (2026-06-01 to 2026-08-31): an impression without a token is only billed
-# while the campaign could serve.
-IN_SCHEDULE = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(autouse=True)
-def seed_campaign_running() -> ManualClock:
-    manual = ManualClock(IN_SCHEDULE)
-    clock.set_clock(manual)
-    yield manual
-    clock.set_clock(None)
+# Inside the seed campaign's schedule: an impression without a token is only billed while the campaign could
+# serve.
+pytestmark = pytest.mark.usefixtures("seed_campaign_running")
 
 
 @pytest.fixture

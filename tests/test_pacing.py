@@ -322,10 +322,17 @@ def test_a_campaign_past_its_end_date_completes_and_cannot_be_activated_again(ap
     assert "GSI2PK" not in campaign_item(running)
     assert running not in serving_ids()
     assert api.get(f"/api/ads/campaigns/{running}", key=tenant_key).json()["status"] == "completed"
-    # And completed is terminal
+    # And completed is terminal: it can neither be activated nor changed
     refused = api.post(f"/api/ads/campaigns/{running}/activate", key=tenant_key)
     assert refused.status == 409
     assert "completed" in refused.json()["detail"]
+    before = campaign_item(running)
+    changed = api.patch(f"/api/ads/campaigns/{running}", key=tenant_key, json={"end_date": "2026-12-31"})
+    assert changed.status == 409
+    assert changed.json()["detail"] == (
+        "Campaign has completed (its end_date passed); create a new campaign to run again"
+    )
+    assert campaign_item(running) == before
 
 
 def test_completion_yields_to_an_end_date_extended_meanwhile(running, at):

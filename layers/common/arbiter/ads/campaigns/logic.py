@@ -26,12 +26,14 @@ from arbiter.ads.campaigns.models import (
     UpdateCampaignInput,
 )
 from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
+from arbiter.ads.pacing.calculations import PacingState, is_out_of_budget, is_past_end
 from arbiter.auth.models import Principal
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
-from arbiter.money import cents_to_millicents, millicents_to_cents
+from arbiter.money import cents_to_millicents, impression_charge_millicents, millicents_to_cents
 
 CAMPAIGN_NOT_FOUND = "Campaign not found"
 RETRY_DETAIL = "The campaign changed while this request was being applied; retry"
+COMPLETED_DETAIL = "Campaign has completed (its end_date passed); create a new campaign to run again"
 
 
 # ---- ownership -----------------------------------------------------------------------------------------------
@@ -173,6 +175,8 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
     campaign, ledger = owned_campaign(principal, campaign_id)
     if not changes:
         return to_output(campaign, ledger)
+    if campaign.status is CampaignStatus.COMPLETED:
+        raise ConflictError(COMPLETED_DETAIL)
     to_set, to_remove = _stored_changes(changes)
     try:
         # Checked on the merged values: a new end_date must follow the stored start_date, and vice versa; the
@@ -208,27 +212,45 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
 
 
 def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
+    """The rules of the pacing job (is_past_end, is_out_of_budget), applied before the campaign serves rather
+    than at the job's next run: a campaign that cannot pay one impression, or whose end has passed, would be
+    active without serving."""
     if campaign.status is CampaignStatus.ACTIVE:
         raise ConflictError("Campaign is already active")
     if campaign.status is CampaignStatus.COMPLETED:
-        raise ConflictError("Campaign has completed (its end_date passed); create a new campaign to run again")
+        raise ConflictError(COMPLETED_DETAIL)
     if not campaign.creatives:
         raise BusinessRuleError("Campaign needs at least one creative before it can be activated")
-    if ledger.spent_millicents >= ledger.budget_millicents:
-        raise BusinessRuleError("Campaign budget is fully spent; raise budget_cents before activating")
+    serving = PacingState.from_items(campaign.model_dump(), ledger.model_dump())
+    if is_past_end(serving, clock.now()):
+        raise ConflictError("Campaign end_date has passed; set a later end_date before activating")
+    if is_out_of_budget(serving):
+        raise BusinessRuleError(
+            f"Campaign budget left cannot pay one impression at cpm_bid_cents {campaign.cpm_bid_cents} "
+            f"({millicents_to_cents(serving.impression_price)} cents); raise budget_cents before activating"
+        )
 
 
 def activate_campaign(principal: Principal, campaign_id: str) -> CampaignOutput:
     campaign, ledger = owned_campaign(principal, campaign_id)
     _ensure_can_activate(campaign, ledger)
+    price = impression_charge_millicents(campaign.cpm_bid_cents)
     try:
-        repository.activate(campaign_id, principal.tenant_id, clock.now_iso())
+        repository.activate(
+            campaign_id,
+            principal.tenant_id,
+            clock.now_iso(),
+            expected_version=campaign.version,
+            budget_millicents=ledger.budget_millicents,
+            impression_price_millicents=price,
+        )
     except WriteRefused as refused:
         if refused.failed & {"campaign", "ledger"}:
             _ensure_can_activate(*owned_campaign(principal, campaign_id))
         if "advertiser" in refused.failed:
             raise BusinessRuleError(
-                "Advertiser balance must be greater than zero to activate a campaign; deposit funds first"
+                "Advertiser balance must cover at least one impression at the campaign's bid "
+                f"({millicents_to_cents(price)} cents) to activate it; deposit funds first"
             ) from None
         raise ConflictError(RETRY_DETAIL) from None
     return get_campaign(principal, campaign_id)

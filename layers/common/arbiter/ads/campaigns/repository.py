@@ -184,15 +184,22 @@ def update_config(
     transaction, on condition that it still covers the spend (refusal names "ledger")."""
     update = UpdateExpression(
         names={"#version": "version", "#updated_at": "updated_at"},
-        values={":tenant": tenant_id, ":version": expected_version, ":one": 1, ":now": now},
+        values={
+            ":tenant": tenant_id,
+            ":version": expected_version,
+            ":one": 1,
+            ":now": now,
+            ":completed": CampaignStatus.COMPLETED.value,
+        },
         assignments=["#version = #version + :one", "#updated_at = :now"],
     )
     update.set_fields(set_fields).remove_fields(remove_fields)
     campaign_update = {
         "Key": campaign_key(campaign_id),
         "UpdateExpression": update.expression,
-        "ConditionExpression": "tenant_id = :tenant AND #version = :version",
-        "ExpressionAttributeNames": update.names,
+        # Completion does not bump the version: a completed campaign is terminal, whatever version it is at.
+        "ConditionExpression": "tenant_id = :tenant AND #version = :version AND #status <> :completed",
+        "ExpressionAttributeNames": {**update.names, "#status": "status"},
         "ExpressionAttributeValues": update.values,
     }
     new_budget = set_fields.get("budget_millicents")
@@ -218,9 +225,18 @@ def update_config(
     )
 
 
-def activate(campaign_id: str, tenant_id: str, now: str) -> None:
-    """Active and in the serving index, if: neither active nor completed (terminal), ≥1 creative, budget left,
-    advertiser balance > 0. Refusal names "campaign", "ledger" and/or "advertiser"."""
+def activate(
+    campaign_id: str,
+    tenant_id: str,
+    now: str,
+    *,
+    expected_version: int,
+    budget_millicents: int,
+    impression_price_millicents: int,
+) -> None:
+    """Active and in the serving index, if: the configuration is still the version the caller checked (bid,
+    dates), neither active nor completed (terminal), ≥1 creative, the budget left and the advertiser balance each
+    pay one impression. Refusal names "campaign", "ledger" and/or "advertiser"."""
     table = _table_name()
     _transact(
         [
@@ -231,9 +247,9 @@ def activate(campaign_id: str, tenant_id: str, now: str) -> None:
                         "TableName": table,
                         "Key": campaign_key(campaign_id),
                         "UpdateExpression": "SET #status = :active, GSI2PK = :serving, GSI2SK = :id, updated_at = :now",
-                        "ConditionExpression": "tenant_id = :tenant AND NOT #status IN (:active, :completed) "
-                        "AND size(creatives) > :zero",
-                        "ExpressionAttributeNames": {"#status": "status"},
+                        "ConditionExpression": "tenant_id = :tenant AND #version = :version "
+                        "AND NOT #status IN (:active, :completed) AND size(creatives) > :zero",
+                        "ExpressionAttributeNames": {"#status": "status", "#version": "version"},
                         "ExpressionAttributeValues": {
                             ":active": CampaignStatus.ACTIVE.value,
                             ":completed": CampaignStatus.COMPLETED.value,
@@ -241,6 +257,7 @@ def activate(campaign_id: str, tenant_id: str, now: str) -> None:
                             ":id": campaign_id,
                             ":now": now,
                             ":tenant": tenant_id,
+                            ":version": expected_version,
                             ":zero": 0,
                         },
                     }
@@ -249,10 +266,16 @@ def activate(campaign_id: str, tenant_id: str, now: str) -> None:
             (
                 "ledger",
                 {
+                    # Condition expressions have no arithmetic: "budget - spent >= price" is written as the spend
+                    # limit for the budget the caller read, with that budget pinned.
                     "ConditionCheck": {
                         "TableName": table,
                         "Key": ledger_key(campaign_id),
-                        "ConditionExpression": "spent_millicents < budget_millicents",
+                        "ConditionExpression": "budget_millicents = :budget AND spent_millicents <= :max_spent",
+                        "ExpressionAttributeValues": {
+                            ":budget": budget_millicents,
+                            ":max_spent": budget_millicents - impression_price_millicents,
+                        },
                     }
                 },
             ),
@@ -262,8 +285,8 @@ def activate(campaign_id: str, tenant_id: str, now: str) -> None:
                     "ConditionCheck": {
                         "TableName": table,
                         "Key": advertiser_key(tenant_id),
-                        "ConditionExpression": "balance_millicents > :zero",
-                        "ExpressionAttributeValues": {":zero": 0},
+                        "ConditionExpression": "balance_millicents >= :price",
+                        "ExpressionAttributeValues": {":price": impression_price_millicents},
                     }
                 },
             ),
