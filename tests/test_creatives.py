@@ -15,9 +15,6 @@ from tests.ads_fixtures import (
     set_ledger,
 )
 
-# Some tests activate the seed campaign, which is only possible while its schedule lets it serve.
-pytestmark = pytest.mark.usefixtures("seed_campaign_running")
-
 
 def creatives_path(campaign_id: str) -> str:
     return f"/api/ads/campaigns/{campaign_id}/creatives"

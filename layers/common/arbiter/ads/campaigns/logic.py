@@ -26,7 +26,7 @@ from arbiter.ads.campaigns.models import (
     UpdateCampaignInput,
 )
 from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
-from arbiter.ads.pacing.calculations import PacingState, is_out_of_budget, is_past_end
+from arbiter.ads.pacing.calculations import PacingState, is_out_of_budget
 from arbiter.auth.models import Principal
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.money import cents_to_millicents, impression_charge_millicents, millicents_to_cents
@@ -212,9 +212,9 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
 
 
 def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
-    """The rules of the pacing job (is_past_end, is_out_of_budget), applied before the campaign serves rather
-    than at the job's next run: a campaign that cannot pay one impression, or whose end has passed, would be
-    active without serving."""
+    """Refuses what could never serve: no creative, or a budget left that cannot pay one impression (the pacing
+    job's is_out_of_budget). A campaign past its end_date still activates, as the seed's own example campaign
+    (ending 2026-08-31) does when run as written; /match and billing never serve it and the job completes it."""
     if campaign.status is CampaignStatus.ACTIVE:
         raise ConflictError("Campaign is already active")
     if campaign.status is CampaignStatus.COMPLETED:
@@ -222,8 +222,6 @@ def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
     if not campaign.creatives:
         raise BusinessRuleError("Campaign needs at least one creative before it can be activated")
     serving = PacingState.from_items(campaign.model_dump(), ledger.model_dump())
-    if is_past_end(serving, clock.now()):
-        raise ConflictError("Campaign end_date has passed; set a later end_date before activating")
     if is_out_of_budget(serving):
         raise BusinessRuleError(
             f"Campaign budget left cannot pay one impression at cpm_bid_cents {campaign.cpm_bid_cents} "
