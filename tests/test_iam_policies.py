@@ -177,7 +177,13 @@ def _ads_scenario(api: RecordingApiClient, key: str, recorder: CallRecorder, man
     _ok(api.post(f"{path}/pause", key=key))
     _ok(api.post(f"{path}/activate", key=key))
     _run_pacing(recorder, manual)  # paces the active campaign
-    set_ledger(campaign, spent_millicents=600000 * 1000)
+    # Billing refuses a charge the budget cannot pay, and stops the campaign (a transaction like the job's)
+    set_ledger(campaign, spent_millicents=600000 * 1000 - 100)
+    untokened = {"game_id": GAME, "campaign_id": campaign, "creative_id": creative}
+    assert _ok(api.post("/api/ads/impressions", key=key, json=untokened), 409)["detail"] == "Campaign budget exhausted"
+    _ok(api.patch(path, key=key, json={"budget_cents": 700000}))
+    _ok(api.post(f"{path}/activate", key=key))
+    set_ledger(campaign, spent_millicents=700000 * 1000)
     _run_pacing(recorder, manual)  # budget spent: exhausted in a transaction with a ConditionCheck on the ledger
     _ok(api.delete(f"/api/ads/placements/{GAME}", key=key), 204)
 

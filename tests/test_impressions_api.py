@@ -240,6 +240,42 @@ def test_budget_too_small_is_refused_and_the_campaign_stops_serving(api, develop
     assert advertiser_balance() == DEPOSIT_MILLICENTS
 
 
+def test_a_token_priced_above_the_budget_left_keeps_a_campaign_that_can_pay_its_bid(api, developer_key, served):
+    # Given a token matched at a 300-cent CPM, and 200 millicents of budget left, enough for one impression at
+    # the campaign's 250-cent bid but not at the token's price
+    token = token_for(served, cpm_bid_cents=300)
+    budget = int(ledger_item(served["campaign_id"])["budget_millicents"])
+    set_ledger(served["campaign_id"], spent_millicents=budget - 260)
+    # When the developer records the impression
+    response = api.post(IMPRESSIONS, key=developer_key, json={**served, "impression_token": token})
+    # Then this impression is refused, without a charge, and the campaign keeps serving at its bid
+    assert response.status == 409
+    assert response.json()["detail"] == (
+        "Campaign budget left cannot pay this impression at the price it was matched at"
+    )
+    assert int(ledger_item(served["campaign_id"])["spent_millicents"]) == budget - 260
+    assert campaign_item(served["campaign_id"])["status"] == "active"
+    assert campaign_item(served["campaign_id"])["GSI2PK"] == "SERVING"
+    # And the next impression at the bid is billed
+    billed = api.post(IMPRESSIONS, key=developer_key, json=served)
+    assert billed.status == 201, billed.body
+    assert int(ledger_item(served["campaign_id"])["spent_millicents"]) == budget - 10
+
+
+def test_a_token_priced_above_the_balance_keeps_a_campaign_the_balance_can_pay(api, developer_key, served):
+    # Given a token matched at a 300-cent CPM and an advertiser balance of 260 millicents
+    token = token_for(served, cpm_bid_cents=300)
+    set_advertiser_balance(260)
+    # When the developer records the impression, it is refused for the balance
+    response = api.post(IMPRESSIONS, key=developer_key, json={**served, "impression_token": token})
+    assert response.status == 409
+    assert response.json()["detail"] == "Advertiser balance too low"
+    # But the balance still pays one impression at the 250-cent bid, so the campaign keeps serving
+    assert campaign_item(served["campaign_id"])["status"] == "active"
+    assert api.post(IMPRESSIONS, key=developer_key, json=served).status == 201
+    assert advertiser_balance() == 10
+
+
 def test_daily_cap_reached_is_refused_but_the_campaign_keeps_serving(api, developer_key, served):
     today = clock.now().date().isoformat()
     cap = int(campaign_item(served["campaign_id"])["daily_cap_millicents"])

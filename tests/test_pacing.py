@@ -357,7 +357,7 @@ def test_exhaustion_yields_to_a_budget_raised_meanwhile(running, at):
     set_ledger(running, spent_millicents=500_000_000 - 249)
     # The job read the old budget; the ledger now holds a larger one
     set_ledger(running, budget_millicents=600_000_000)
-    assert pacing_repository.exhaust_if_out_of_budget(running, 500_000_000, 250, clock.now_iso()) is False
+    assert campaigns_repository.exhaust_if_out_of_budget(running, 500_000_000, 250, clock.now_iso()) is False
     assert campaign_item(running)["status"] == "active"
 
 

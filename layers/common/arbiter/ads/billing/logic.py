@@ -33,6 +33,7 @@ from arbiter.ads.billing.repository import (
     TransactionContended,
 )
 from arbiter.ads.billing.revenue_share import split_charge
+from arbiter.ads.campaigns import repository as campaigns_repository
 from arbiter.ads.campaigns.fields import looks_like_id
 from arbiter.ads.matching.filters import IMPRESSION_FILTERS, ImpressionContext
 from arbiter.ads.matching.models import ServingCampaign, ServingPlacement
@@ -48,6 +49,7 @@ MAX_ATTEMPTS = 6
 CONTENTION_BACKOFF_SECONDS = 0.02
 
 BUDGET_EXHAUSTED = "Campaign budget exhausted"
+BUDGET_BELOW_MATCHED_PRICE = "Campaign budget left cannot pay this impression at the price it was matched at"
 DAILY_CAP_REACHED = "Campaign daily cap reached"
 BALANCE_TOO_LOW = "Advertiser balance too low"
 NOT_ACTIVE = "Campaign is not active"
@@ -140,19 +142,26 @@ def _roll_if_behind(campaign_id: str, ledger: BillingLedgerView) -> bool:
     return True
 
 
-def _refusal_detail(
-    charge: ImpressionCharge, campaign: BillingCampaignView, fresh: BillingLedgerView
-) -> tuple[str, bool] | None:
-    """Why the ledger condition failed, judged on a fresh read: (detail, exhausts the campaign), or None when
-    the values charged with are stale (budget edited, day rolled) and a retry with fresh values is due."""
+def _refusal_detail(charge: ImpressionCharge, campaign: BillingCampaignView, fresh: BillingLedgerView) -> str | None:
+    """Why the ledger condition failed, judged on a fresh read, or None when the values charged with are stale
+    (budget edited, day rolled) and a retry with fresh values is due."""
     if fresh.budget_millicents != charge.budget_millicents or fresh.spend_day != charge.day:
         return None
     if fresh.spent_millicents + charge.charged_millicents > fresh.budget_millicents:
-        return BUDGET_EXHAUSTED, True
+        if fresh.spent_millicents + _one_impression_at_the_bid(campaign) <= fresh.budget_millicents:
+            return BUDGET_BELOW_MATCHED_PRICE
+        return BUDGET_EXHAUSTED
     cap = campaign.daily_cap_millicents
     if cap is not None and fresh.day_spent_millicents + charge.charged_millicents > cap:
-        return DAILY_CAP_REACHED, False
+        return DAILY_CAP_REACHED
     return None
+
+
+def _one_impression_at_the_bid(campaign: BillingCampaignView) -> int:
+    """What the next impression would cost. A refused charge stops the campaign serving only when the budget left or
+    the balance cannot pay this (the pacing job's rule and conditional writes, so a budget raised or a deposit made
+    meanwhile wins): a token's price can be higher than the bid, which was lowered after /match."""
+    return impression_charge_millicents(campaign.cpm_bid_cents)
 
 
 def record_impression(
@@ -223,15 +232,18 @@ def record_impression(
             if refusal.reason == "inactive":
                 raise ConflictError(NOT_ACTIVE) from None
             if refusal.reason == "balance":
-                repository.mark_exhausted(campaign.id, clock.now_iso())
+                price = _one_impression_at_the_bid(campaign)
+                campaigns_repository.exhaust_if_balance_low(campaign.id, campaign.tenant_id, price, clock.now_iso())
                 raise ConflictError(BALANCE_TOO_LOW) from None
             fresh = _load_campaign(request.campaign_id).ledger
-            verdict = _refusal_detail(charge, campaign, fresh)
-            if verdict is None:
+            detail = _refusal_detail(charge, campaign, fresh)
+            if detail is None:
                 continue
-            detail, exhausts = verdict
-            if exhausts:
-                repository.mark_exhausted(campaign.id, clock.now_iso())
+            if detail == BUDGET_EXHAUSTED:
+                price = _one_impression_at_the_bid(campaign)
+                campaigns_repository.exhaust_if_out_of_budget(
+                    campaign.id, fresh.budget_millicents, price, clock.now_iso()
+                )
             raise ConflictError(detail) from None
         return ImpressionOutput(
             impression_id=impression_id,

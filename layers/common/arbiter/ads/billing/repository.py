@@ -23,7 +23,6 @@ from botocore.exceptions import ClientError
 from arbiter import aws, clock
 from arbiter.ads.billing.models import BillingCampaignView, BillingLedgerView, ImpressionCharge
 from arbiter.ads.matching.models import ServingCampaign
-from arbiter.ads.serving import invalidation
 from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.settings import get_settings
 
@@ -209,25 +208,6 @@ def roll_spend_day(campaign_id: str, today: str) -> bool:
         if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
             return False
         raise
-
-
-def mark_exhausted(campaign_id: str, now: str) -> bool:
-    """Status "exhausted" and out of the GSI2 serving index, so /match stops serving it; only while it is still
-    active (a pause or a concurrent exhaustion wins). Returns whether this call changed it."""
-    try:
-        aws.campaigns_table().update_item(
-            Key={"PK": f"CAMPAIGN#{campaign_id}", "SK": "CAMPAIGN"},
-            UpdateExpression="SET #status = :exhausted, updated_at = :now REMOVE GSI2PK, GSI2SK",
-            ConditionExpression="#status = :active",
-            ExpressionAttributeNames={"#status": "status"},
-            ExpressionAttributeValues={":exhausted": "exhausted", ":active": "active", ":now": now},
-        )
-    except ClientError as error:
-        if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-            return False
-        raise
-    invalidation.changed()
-    return True
 
 
 @dataclass(frozen=True, slots=True)

@@ -454,3 +454,62 @@ def delete_creative(campaign_id: str, tenant_id: str, creative_id: str) -> None:
             ),
         ]
     )
+
+
+# ---- exhaustion: the pacing job and billing ------------------------------------------------------------------
+
+
+def _exhaust(campaign_id: str, now_iso: str, check: dict) -> bool:
+    table = get_settings().campaigns_table
+    items = [
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {name: {"S": value} for name, value in campaign_key(campaign_id).items()},
+                "UpdateExpression": "SET #status = :exhausted, updated_at = :now REMOVE GSI2PK, GSI2SK",
+                "ConditionExpression": "#status = :active",
+                "ExpressionAttributeNames": {"#status": "status"},
+                "ExpressionAttributeValues": {
+                    ":exhausted": {"S": CampaignStatus.EXHAUSTED.value},
+                    ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":now": {"S": now_iso},
+                },
+            }
+        },
+        {"ConditionCheck": {"TableName": table, **check}},
+    ]
+    try:
+        aws.dynamodb_client().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        if cancellation_reasons(error):
+            return False  # no longer active, budget raised or deposit made meanwhile, or a concurrent write
+        raise
+    invalidation.changed()
+    return True
+
+
+def exhaust_if_out_of_budget(campaign_id: str, budget: int, price: int, now_iso: str) -> bool:
+    """Exhausted while the ledger still cannot pay one impression at `price` (the campaign's bid): its budget is
+    still the one the caller read and spent > budget - price (conditions cannot do arithmetic, so the caller
+    passes the limit), checked in the same transaction, so a budget raised meanwhile wins. Used by the pacing job
+    and by billing. Returns whether this call changed it."""
+    key = ledger_key(campaign_id)
+    check = {
+        "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
+        "ConditionExpression": "budget_millicents = :budget AND spent_millicents > :limit",
+        "ExpressionAttributeValues": {":budget": {"N": str(budget)}, ":limit": {"N": str(budget - price)}},
+    }
+    return _exhaust(campaign_id, now_iso, check)
+
+
+def exhaust_if_balance_low(campaign_id: str, advertiser_tenant_id: str, price: int, now_iso: str) -> bool:
+    """Exhausted while the advertiser's balance cannot pay one impression at `price` (the campaign's bid), checked
+    in the same transaction, so a deposit made meanwhile wins. Used by the pacing job (without it, a campaign
+    /match never serves would stay active forever) and by billing."""
+    key = advertiser_key(advertiser_tenant_id)
+    check = {
+        "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
+        "ConditionExpression": "balance_millicents < :price",
+        "ExpressionAttributeValues": {":price": {"N": str(price)}},
+    }
+    return _exhaust(campaign_id, now_iso, check)

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from arbiter import clock
 from arbiter.ads.billing.repository import roll_spend_day
+from arbiter.ads.campaigns.repository import exhaust_if_balance_low, exhaust_if_out_of_budget
 from arbiter.ads.pacing import calculations as calc
 from arbiter.ads.pacing import repository
 from arbiter.ads.pacing.calculations import PacingState
@@ -63,11 +64,11 @@ def pace_campaign(
             report.completed.append(campaign_id)
         return
     if calc.is_out_of_budget(state):
-        if repository.exhaust_if_out_of_budget(campaign_id, state.budget_millicents, state.impression_price, now_iso):
+        if exhaust_if_out_of_budget(campaign_id, state.budget_millicents, state.impression_price, now_iso):
             report.exhausted.append(campaign_id)
         return
     if balance is not None and balance < state.impression_price:
-        if repository.exhaust_if_balance_low(campaign_id, advertiser_tenant_id, state.impression_price, now_iso):
+        if exhaust_if_balance_low(campaign_id, advertiser_tenant_id, state.impression_price, now_iso):
             report.exhausted.append(campaign_id)
         return
     if state.spend_day is None or state.spend_day < today:

@@ -16,7 +16,7 @@ from arbiter.ads.campaigns.models import CampaignStatus
 from arbiter.ads.campaigns.repository import campaign_key, ledger_key
 from arbiter.ads.pacing.calculations import ThrottleDecision
 from arbiter.ads.serving.repository import BATCH_GET_LIMIT
-from arbiter.dynamo import cancellation_reasons, is_condition_failure
+from arbiter.dynamo import is_condition_failure
 from arbiter.settings import get_settings
 
 CONFLICT_ATTEMPTS = 3
@@ -85,59 +85,6 @@ def complete(campaign_id: str, end_date: str, now_iso: str) -> bool:
         if is_condition_failure(error):
             return False
         raise
-
-
-def _exhaust(campaign_id: str, now_iso: str, check: dict) -> bool:
-    table = get_settings().campaigns_table
-    items = [
-        {
-            "Update": {
-                "TableName": table,
-                "Key": {name: {"S": value} for name, value in campaign_key(campaign_id).items()},
-                "UpdateExpression": "SET #status = :exhausted, updated_at = :now REMOVE GSI2PK, GSI2SK",
-                "ConditionExpression": "#status = :active",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {
-                    ":exhausted": {"S": CampaignStatus.EXHAUSTED.value},
-                    ":active": {"S": CampaignStatus.ACTIVE.value},
-                    ":now": {"S": now_iso},
-                },
-            }
-        },
-        {"ConditionCheck": {"TableName": table, **check}},
-    ]
-    try:
-        aws.dynamodb_client().transact_write_items(TransactItems=items)
-        return True
-    except ClientError as error:
-        if cancellation_reasons(error):
-            return False  # no longer active, budget raised or deposit made meanwhile, or a concurrent write
-        raise
-
-
-def exhaust_if_out_of_budget(campaign_id: str, budget: int, price: int, now_iso: str) -> bool:
-    """Exhausted while the ledger still cannot pay one impression: its budget is still the one the job read and
-    spent > budget - price (conditions cannot do arithmetic, so the job passes the limit), checked in the same
-    transaction, so a budget raised meanwhile wins. Returns whether this call changed it."""
-    key = ledger_key(campaign_id)
-    check = {
-        "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
-        "ConditionExpression": "budget_millicents = :budget AND spent_millicents > :limit",
-        "ExpressionAttributeValues": {":budget": {"N": str(budget)}, ":limit": {"N": str(budget - price)}},
-    }
-    return _exhaust(campaign_id, now_iso, check)
-
-
-def exhaust_if_balance_low(campaign_id: str, advertiser_tenant_id: str, price: int, now_iso: str) -> bool:
-    """Exhausted while the advertiser's balance cannot pay one impression (as billing does when it refuses a
-    charge for the balance; without it, a campaign /match never serves would stay active forever)."""
-    key = advertiser_key(advertiser_tenant_id)
-    check = {
-        "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
-        "ConditionExpression": "balance_millicents < :price",
-        "ExpressionAttributeValues": {":price": {"N": str(price)}},
-    }
-    return _exhaust(campaign_id, now_iso, check)
 
 
 def _consistent_batch_get(keys: list[dict[str, str]]) -> list[dict[str, Any]]:
