@@ -319,6 +319,15 @@ def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     second = post(api, tenant_key, "/api/v1/decision-flows", {"key": "f", "name": "F2"}).json()
     assert (first["version"], second["version"]) == (1, 2)
     assert api.get("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).json()["name"] == "F2"
+    # a deleted flow stops being listed and served; its key can be published again, continuing the versions
+    assert api.delete("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).status == 204
+    assert api.get("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).status == 404
+    assert api.delete("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).status == 404
+    assert api.get("/api/v1/decision-flows", key=tenant_key, headers=headers()).json()["count"] == 0
+    again = post(api, tenant_key, "/api/v1/decision-flows", {"key": "f", "name": "F3"})
+    assert again.status == 201, again.body
+    assert again.json()["version"] == 3
+    assert api.get("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).json()["name"] == "F3"
     # invalid rule shapes are refused with nothing written
     assert post(api, tenant_key, "/api/v1/qualification-rules", {"name": "r", "type": "attribute"}).status == 422
     assert api.get("/api/v1/qualification-rules", key=tenant_key, headers=headers()).json()["count"] == 0

@@ -188,8 +188,8 @@ def delete_guardrail(principal: Principal, guardrail_id: str) -> None:
 
 def publish_flow(principal: Principal, request: DecisionFlowInput) -> DecisionFlowOutput:
     """A new key starts at version 1; posting an existing key publishes version n + 1."""
-    current = repository.get_flow(principal.tenant_id, request.key)
-    previous = int(current["version"]) if current else 0
+    # After a delete the key continues its version sequence: the history keeps every version published.
+    previous = repository.get_flow(principal.tenant_id, request.key).version
     body = {**request.model_dump(mode="json"), "version": previous + 1, "created_at": clock.now_iso()}
     repository.publish_flow(principal.tenant_id, request.key, body, previous)
     cache.invalidate(principal.tenant_id)
@@ -202,7 +202,7 @@ def list_flows(principal: Principal) -> DecisionFlowListOutput:
 
 
 def get_flow(principal: Principal, key: str) -> DecisionFlowOutput:
-    body = repository.get_flow(principal.tenant_id, key)
+    body = repository.get_flow(principal.tenant_id, key).body
     if body is None:
         raise NotFoundError(f"Decision flow '{key}' not found")
     return DecisionFlowOutput.model_validate(body)

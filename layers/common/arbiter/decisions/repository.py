@@ -121,9 +121,20 @@ def flow_key(tenant_id: str, key: str) -> dict[str, str]:
     return {"PK": f"DFLOW#{tenant_id}#{key}", "SK": "FLOW"}
 
 
-def get_flow(tenant_id: str, key: str) -> dict[str, Any] | None:
+@dataclass(frozen=True, slots=True)
+class FlowRecord:
+    """A flow key's latest item: its body, or None once deleted, and the last version published under the key."""
+
+    body: dict[str, Any] | None
+    version: int
+
+
+def get_flow(tenant_id: str, key: str) -> FlowRecord:
     item = aws.campaigns_table().get_item(Key=flow_key(tenant_id, key), ConsistentRead=True).get("Item")
-    return json.loads(item["body"]) if item else None
+    if item is None:
+        return FlowRecord(None, 0)
+    body = None if item.get("deleted") else json.loads(item["body"])
+    return FlowRecord(body, int(item["version"]))
 
 
 def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_version: int) -> None:
@@ -163,9 +174,16 @@ def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_versio
 
 
 def delete_flow(tenant_id: str, key: str) -> None:
-    """Removes the latest item (the flow stops serving); the version history stays for audit."""
+    """The flow stops serving: its latest item becomes a tombstone (out of the catalog index) that keeps the last
+    version, so publishing the key again continues at n + 1 rather than colliding with the history kept for
+    audit."""
     try:
-        aws.campaigns_table().delete_item(Key=flow_key(tenant_id, key), ConditionExpression="attribute_exists(PK)")
+        aws.campaigns_table().update_item(
+            Key=flow_key(tenant_id, key),
+            UpdateExpression="SET deleted = :true REMOVE body, GSI1PK, GSI1SK",
+            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(deleted)",
+            ExpressionAttributeValues={":true": True},
+        )
     except ClientError as error:
         if is_condition_failure(error):
             raise NotFoundError(f"Decision flow '{key}' not found") from error
