@@ -1,5 +1,8 @@
 """Decisions engine units: rule types, policy types, guardrails, dedup, experiment split, anonymous ids."""
 
+import pytest
+from pydantic import ValidationError
+
 from arbiter.decisions import engine, identity, rules
 from arbiter.decisions.cache import build_snapshot
 from arbiter.decisions.models import (
@@ -43,6 +46,28 @@ def test_attribute_rules_with_nested_propensity_scores():
     assert reason(ranged, attributes={"propensityScores": {"credit_card": "high"}}) is not None
     exists = {"type": "attribute", "condition": {"field": "propensityScores.credit_card", "operator": "exists"}}
     assert reason(exists, attributes=attrs) is None and reason(exists, attributes={}) is not None
+
+
+def test_rule_values_keep_their_json_type_and_booleans_never_equal_numbers():
+    vip = {"type": "attribute", "condition": {"field": "vip", "operator": "equals", "value": True}}
+    # The stored rule keeps the boolean its author wrote (lax validation made it 1)
+    assert rule(**vip).condition.value is True
+    assert reason(vip, attributes={"vip": True}) is None
+    assert reason(vip, attributes={"vip": 1}) == "attribute: 'vip' is 1, needs True"
+    assert reason(vip, attributes={"vip": 1.0}) is not None
+    not_defaulted = {"type": "attribute", "condition": {"field": "defaulted", "operator": "equals", "value": False}}
+    assert reason(not_defaulted, attributes={"defaulted": 0}) is not None
+    assert reason(not_defaulted, attributes={"defaulted": False}) is None
+    member = {"type": "attribute", "condition": {"field": "flag", "operator": "in", "values": [True, "x", 2]}}
+    assert rule(**member).condition.values == [True, "x", 2]
+    assert reason(member, attributes={"flag": 1}) is not None
+    assert reason(member, attributes={"flag": 2.0}) is None  # numbers compare by value
+    assert reason(member, attributes={"flag": "True"}) is not None
+
+
+def test_a_range_rule_whose_min_exceeds_its_max_is_refused():
+    with pytest.raises(ValidationError, match="range min must not exceed max"):
+        rule(type="attribute", condition={"field": "age", "operator": "range", "min": 65, "max": 18})
 
 
 def test_context_rules():

@@ -3,7 +3,18 @@
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 NAME_MAX = 200
@@ -169,7 +180,9 @@ class ConditionOperator(StrEnum):
     EXISTS = "exists"
 
 
-Scalar = str | int | float | bool
+# Strict members: lax validation turned true into 1 (and "1" into True with bool first); a rule keeps the type its
+# author wrote, and rules.same_value never equates a boolean with a number.
+Scalar = StrictBool | StrictStr | StrictInt | StrictFloat
 
 
 class Condition(CamelModel):
@@ -193,6 +206,8 @@ class Condition(CamelModel):
             raise ValueError("in needs values")
         if self.operator is ConditionOperator.RANGE and self.min is None and self.max is None:
             raise ValueError("range needs min and/or max")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError("range min must not exceed max")
         return self
 
 

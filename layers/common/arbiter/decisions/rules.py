@@ -47,6 +47,14 @@ def _number(value: Any) -> float | None:
     return float(value)
 
 
+def same_value(actual: Any, expected: Any) -> bool:
+    """JSON equality: a boolean equals only a boolean (Python's True == 1 would let `vip: 1` pass "vip equals
+    true"); numbers compare by value (1 equals 1.0)."""
+    if isinstance(actual, bool) or isinstance(expected, bool):
+        return type(actual) is type(expected) and actual == expected
+    return actual == expected
+
+
 def condition_reason(condition: Condition, source: dict[str, Any]) -> str | None:
     actual = lookup(source, condition.field)
     match condition.operator:
@@ -54,11 +62,15 @@ def condition_reason(condition: Condition, source: dict[str, Any]) -> str | None
             return None if actual is not None else f"'{condition.field}' is missing"
         case ConditionOperator.EQUALS:
             return (
-                None if actual == condition.value else f"'{condition.field}' is {actual!r}, needs {condition.value!r}"
+                None
+                if same_value(actual, condition.value)
+                else f"'{condition.field}' is {actual!r}, needs {condition.value!r}"
             )
         case ConditionOperator.IN:
             return (
-                None if actual in condition.values else f"'{condition.field}' is {actual!r}, not in {condition.values}"
+                None
+                if any(same_value(actual, value) for value in condition.values)
+                else f"'{condition.field}' is {actual!r}, not in {condition.values}"
             )
         case ConditionOperator.RANGE:
             number = _number(actual)
