@@ -10,6 +10,7 @@ from arbiter.learning import model, store
 from arbiter.learning.features import OfferFeatures, context_features, pair_features, segment_feature
 from arbiter.offers import catalog as offers_catalog
 from arbiter.offers import recommend as offers_recommend
+from arbiter.offers import repository as offers_repository
 
 GAME = "ool-mmo"
 PLAYER = "player_8a2f"
@@ -172,6 +173,43 @@ def test_a_conversion_counts_toward_the_purchase_limit(api, tenant_key):
     assert "summer_blade_bundle" not in [entry["offer_id"] for entry in again.json()]
     other = recommend(api, tenant_key, player_id="player_other", max_results=10)
     assert "summer_blade_bundle" in [entry["offer_id"] for entry in other.json()]
+
+
+def purchases(game=GAME, player=PLAYER) -> dict[str, int]:
+    return offers_repository.player_purchases(game, player)
+
+
+def test_a_purchase_after_a_dismissal_counts_toward_the_purchase_limit(api, tenant_key):
+    # Given the bundle (at most one purchase per player) shown and dismissed
+    create_seed_offers(api, tenant_key)
+    recommend(api, tenant_key)
+    dismissal = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
+    dismissed = post(api, tenant_key, "/v1/feedback", {**dismissal, "outcome": "dismissed"})
+    assert dismissed.headers["x-feedback-status"] == "applied"
+    # When the player buys it after all
+    bought = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+    # Then the purchase is applied and counted, once, and the bundle is no longer offered to them
+    assert bought.headers["x-feedback-status"] == "applied"
+    assert post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK).headers["x-feedback-status"] == "duplicate"
+    assert purchases() == {"summer_blade_bundle": 1}
+    assert "summer_blade_bundle" not in [entry["offer_id"] for entry in recommend(api, tenant_key).json()]
+
+
+def test_a_retry_naming_its_interaction_counts_once_after_the_offer_is_shown_again(api, tenant_key):
+    # Given health packs (no purchase limit) shown to the player and bought, reported with the interaction id
+    create_seed_offers(api, tenant_key)
+    request = {"max_results": 10}
+    first = recommend(api, tenant_key, **request)
+    interaction = first.headers["x-interaction-id"]
+    report = {**SEED_FEEDBACK, "offer_id": "health_pack_10x", "revenue_usd": 2.99, "interaction_id": interaction}
+    assert post(api, tenant_key, "/v1/feedback", report).headers["x-feedback-status"] == "applied"
+    # When the offer is shown again and the first report is retried
+    assert "health_pack_10x" in [entry["offer_id"] for entry in recommend(api, tenant_key, **request).json()]
+    retry = post(api, tenant_key, "/v1/feedback", report)
+    # Then the retry is a duplicate of the first showing's report: one purchase, one model update
+    assert retry.headers["x-feedback-status"] == "duplicate"
+    assert retry.headers["x-interaction-id"] == interaction
+    assert purchases() == {"health_pack_10x": 1}
 
 
 def test_feedback_for_an_offer_never_recommended_is_accepted_and_flagged(api, tenant_key, dynamodb):

@@ -71,8 +71,34 @@ def test_feedback_resolves_the_most_recent_recommendation_of_the_offer(model_sto
     show("p1", "int_old", SWORD, at=T0)
     show("p1", "int_new", SWORD, at=T0 + timedelta(hours=1))
     assert store.report_outcome(GAME, "p1", SWORD.offer_id, "dismissed").interaction_id == "int_new"
-    # a different outcome for the same exposure afterwards is not a new fact: it changes nothing
+    # a second dismissal, or an expiry, of the same exposure afterwards is not a new fact: it changes nothing
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "dismissed").status == "duplicate"
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "expired").status == "duplicate"
+    # a purchase after the dismissal is one (the player closed the offer, then bought it): applied, then final
+    bought = store.report_outcome(GAME, "p1", SWORD.offer_id, "converted")
+    assert (bought.status, bought.interaction_id, bought.previous_outcome) == ("applied", "int_new", "dismissed")
     assert store.report_outcome(GAME, "p1", SWORD.offer_id, "converted").status == "duplicate"
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "dismissed").status == "duplicate"
+
+
+def test_feedback_naming_its_interaction_applies_to_that_showing_only(model_store):
+    # Given the offer shown, bought (reported with its interaction), then shown again
+    show("p1", "int_first", SWORD, at=T0)
+    first = store.report_outcome(GAME, "p1", SWORD.offer_id, "converted", interaction_id="int_first")
+    assert (first.status, first.interaction_id) == ("applied", "int_first")
+    show("p1", "int_second", SWORD, at=T0 + timedelta(hours=1))
+    # When the first report is retried, naming its interaction, it is a duplicate (not the second showing's)
+    retry = store.report_outcome(GAME, "p1", SWORD.offer_id, "converted", interaction_id="int_first")
+    assert (retry.status, retry.interaction_id) == ("duplicate", "int_first")
+    exposures = {e.interaction_id: e.outcome for e, _ in store.player_exposures(GAME, "p1")}
+    assert exposures == {"int_first": "converted", "int_second": None}
+    # And an interaction that did not show the offer to this player matches nothing
+    assert store.report_outcome(GAME, "p1", SWORD.offer_id, "dismissed", interaction_id="int_other").status == (
+        "unmatched"
+    )
+    assert store.report_outcome(GAME, "p2", SWORD.offer_id, "dismissed", interaction_id="int_second").status == (
+        "unmatched"
+    )
 
 
 def test_unanswered_exposures_expire_after_the_window_and_a_late_conversion_still_counts(model_store):

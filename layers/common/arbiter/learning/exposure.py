@@ -3,9 +3,9 @@
 A recommendation shows offers; each shown offer (an exposure) gets exactly one final outcome: `converted` or
 `dismissed` when the game reports it, or `expired` when no report came within the expiry window
 (DEFAULT_EXPIRY_WINDOW, 24 h: an offer a player has not bought a day after seeing it counts as not bought).
-Expired exposures teach the model the same thing as a dismissal. A conversion reported after the window is
-still applied (late conversion): the model then holds one negative and one positive for that exposure, a small
-bias we accept rather than dropping a purchase.
+Expired exposures teach the model the same thing as a dismissal. A conversion reported after the window, or
+after a dismissal, is still applied: the model then holds one negative and one positive for that exposure, a
+small bias we accept rather than dropping a purchase.
 """
 
 from collections.abc import Iterable
@@ -42,9 +42,10 @@ def overdue(exposures: Iterable[Exposure], now: datetime, window: timedelta = DE
 
 
 def allowed_transition(current: str | None, reported: str) -> bool:
-    """Whether a reported outcome may be recorded over the current one: only a first outcome, or a late
-    conversion over `expired`. Anything else (a retry, a dismissal after a purchase) changes nothing."""
-    return current is None or (current == "expired" and reported == "converted")
+    """Whether a reported outcome may be recorded over the current one: a first outcome, or a conversion over
+    `expired` (a late purchase) or over `dismissed` (the player closed the offer, then bought it). Anything else
+    (a retry, a dismissal after a purchase) changes nothing; `converted` is final."""
+    return current is None or (current in ("expired", "dismissed") and reported == "converted")
 
 
 def player_history(exposures: Iterable[Exposure], now: datetime, window: timedelta = HISTORY_WINDOW) -> tuple[str, ...]:

@@ -26,6 +26,7 @@ a refresh is one Query (paginated past 1 MB).
 import random
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -208,8 +209,11 @@ def _exposures_of(item: dict) -> list[Exposure]:
     return exposures
 
 
-def latest_exposure(game_id: str, player_id: str, offer_id: str) -> tuple[Exposure, str] | None:
-    """The player's most recent exposure to the offer and its log item's sort key, or None."""
+def latest_exposure(
+    game_id: str, player_id: str, offer_id: str, interaction_id: str | None = None
+) -> tuple[Exposure, str] | None:
+    """The player's most recent exposure to the offer (in that interaction, if given) and its log item's sort key,
+    or None."""
     kwargs = {
         "TableName": _table(),
         "KeyConditionExpression": "PK = :pk AND begins_with(SK, :rec)",
@@ -223,7 +227,7 @@ def latest_exposure(game_id: str, player_id: str, offer_id: str) -> tuple[Exposu
         page = client.query(**kwargs)
         for item in page.get("Items", []):
             for exposure in _exposures_of(item):
-                if exposure.offer.offer_id == offer_id:
+                if exposure.offer.offer_id == offer_id and interaction_id in (None, exposure.interaction_id):
                     return exposure, item["SK"]["S"]
         if "LastEvaluatedKey" not in page:
             return None
@@ -292,10 +296,13 @@ def _transaction(
     return items
 
 
-def _resolve(game_id: str, player_id: str, exposure: Exposure, sort_key: str, outcome: str) -> FeedbackResult | None:
-    """Record `outcome` for the exposure and update the model, or None when its outcome changed meanwhile."""
+def _resolve(
+    game_id: str, player_id: str, exposure: Exposure, sort_key: str, outcome: str, also: Sequence[dict] = ()
+) -> FeedbackResult | None:
+    """Record `outcome` for the exposure and update the model, with the caller's `also` writes (TransactWriteItems
+    entries) in the same transaction, or None when its outcome changed meanwhile."""
     deltas = posterior_update(load_model(game_id), exposure.features(), outcome_converted(outcome))
-    items = _transaction(game_id, player_id, sort_key, exposure, outcome, deltas)
+    items = [*_transaction(game_id, player_id, sort_key, exposure, outcome, deltas), *also]
     client = aws.dynamodb_client()
     for attempt in range(_MAX_TRANSACTION_ATTEMPTS):
         try:
@@ -313,17 +320,28 @@ def _resolve(game_id: str, player_id: str, exposure: Exposure, sort_key: str, ou
     raise StoreContended(f"model of game {game_id} stayed contended")
 
 
-def report_outcome(game_id: str, player_id: str, offer_id: str, outcome: str) -> FeedbackResult:
-    """Apply a reported outcome to the player's most recent exposure to the offer, exactly once."""
-    outcome_converted(outcome)  # validates
+def report_outcome(
+    game_id: str,
+    player_id: str,
+    offer_id: str,
+    outcome: str,
+    *,
+    interaction_id: str | None = None,
+    on_conversion: Sequence[dict] = (),
+) -> FeedbackResult:
+    """Apply a reported outcome to the player's most recent exposure to the offer (the one of `interaction_id`,
+    when the game names it), exactly once. `on_conversion` (TransactWriteItems entries) is written in the same
+    transaction when a conversion is recorded, so what it counts is counted exactly once too."""
+    converted = outcome_converted(outcome)  # validates
+    also = on_conversion if converted else ()
     for _ in range(_MAX_OUTCOME_RACES):
-        found = latest_exposure(game_id, player_id, offer_id)
+        found = latest_exposure(game_id, player_id, offer_id, interaction_id)
         if found is None:
             return FeedbackResult(FeedbackStatus.UNMATCHED)
         exposure, sort_key = found
         if not allowed_transition(exposure.outcome, outcome):
             return FeedbackResult(FeedbackStatus.DUPLICATE, exposure.interaction_id, exposure.outcome)
-        result = _resolve(game_id, player_id, exposure, sort_key, outcome)
+        result = _resolve(game_id, player_id, exposure, sort_key, outcome, also)
         if result is not None:
             return result
     # Outcomes kept changing under us: another report for the same exposure won; ours is the retry.
@@ -339,7 +357,7 @@ def expire_overdue(
 ) -> int:
     """Resolve the player's exposures older than `window` that have no outcome as `expired`; returns how many.
 
-    Call it when a player is seen (a recommend or feedback already touching their log) or from a sweep.
+    Called when a player is seen (/v2/recommend, from the log it already read; there is no sweep: D12).
     `logged` is the player's log as player_exposures just returned it, so a caller that read it does not read
     it twice (a stale copy is safe: each expiry is a conditional write).
     """

@@ -269,6 +269,12 @@ class FeedbackInput(InputModel):
     player_id: PlayerId
     offer_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)]
     outcome: FeedbackOutcome
+    interaction_id: Annotated[str, Field(min_length=1, max_length=ID_MAX)] | None = Field(
+        default=None,
+        description="optional: the X-Interaction-Id of the recommendation that showed the offer. With it the report "
+        "applies to that showing, so a retry is a duplicate even after the offer was shown again; without it, to the "
+        "player's most recent showing of the offer",
+    )
     revenue_usd: Decimal | None = Field(
         default=None,
         ge=0,

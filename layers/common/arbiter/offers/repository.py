@@ -189,16 +189,20 @@ def player_purchases(game_id: str, player_id: str) -> dict[str, int]:
     return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("p:")}
 
 
-def add_purchase(game_id: str, player_id: str, offer_id: str, revenue_millicents: int) -> None:
-    """Count one conversion (called once per applied conversion: the learner's store deduplicates retries)."""
-    aws.dynamodb_client().update_item(
-        TableName=get_settings().interactions_table,
-        Key=_purchases_key(game_id, player_id),
-        UpdateExpression="ADD #offer :one, revenue_millicents :revenue SET updated_at = :now",
-        ExpressionAttributeNames={"#offer": f"p:{offer_id}"},
-        ExpressionAttributeValues={
-            ":one": {"N": "1"},
-            ":revenue": {"N": str(revenue_millicents)},
-            ":now": {"S": clock.now_iso()},
-        },
-    )
+def purchase_update(game_id: str, player_id: str, offer_id: str, revenue_millicents: int) -> dict:
+    """One conversion counted toward the player's purchases, as a TransactWriteItems entry: feedback writes it in
+    the learner's exactly-once transaction (store.report_outcome), so a retried report never counts it twice and a
+    recorded conversion is never left uncounted."""
+    return {
+        "Update": {
+            "TableName": get_settings().interactions_table,
+            "Key": _purchases_key(game_id, player_id),
+            "UpdateExpression": "ADD #offer :one, revenue_millicents :revenue SET updated_at = :now",
+            "ExpressionAttributeNames": {"#offer": f"p:{offer_id}"},
+            "ExpressionAttributeValues": {
+                ":one": {"N": "1"},
+                ":revenue": {"N": str(revenue_millicents)},
+                ":now": {"S": clock.now_iso()},
+            },
+        }
+    }

@@ -15,13 +15,17 @@ TAGS = ["Offers: feedback"]
 DESCRIPTION = """Always `{"status": "ok"}` (the seed's body) for a valid report; what happened is in headers:
 
 - `X-Feedback-Matched`: `true` when the offer was recommended to the player (the outcome applies to their most
-  recent exposure to it), `false` when it never was (or that log is over 30 days old): accepted, nothing learned.
+  recent exposure to it, or to the one of `interaction_id` when given), `false` when it never was (or that log is
+  over 30 days old, or `interaction_id` did not show it to this player): accepted, nothing learned or counted.
 - `X-Feedback-Status`: `applied` (the model learned from it), `duplicate` (a retry or a later report for an
   exposure that already has its final outcome: counted once), `unmatched`.
 - `X-Interaction-Id`: the recommendation the outcome was matched to.
 
 `revenue_usd` is required when `outcome` is `converted` (422 otherwise) and not allowed above 0 for the other
-outcomes. A conversion may follow an `expired` (a late purchase) and is then still counted. 503 when the
+outcomes. A conversion may follow an `expired` (a late purchase) or a `dismissed` (bought after closing the offer)
+and is then still counted. Send the recommendation's `X-Interaction-Id` as `interaction_id` to make retries exact:
+without it, a retry that arrives after the offer was shown to the player again is taken as a report for the new
+showing. 503 when the
 game's model stayed contended through every retry: nothing was recorded, retry the report."""
 
 
