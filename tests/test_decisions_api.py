@@ -359,6 +359,32 @@ def test_learned_model_changes_the_next_decision(api, tenant_key):
     assert after["decisions"][0]["scoreExplanation"]["positives"] == 3
 
 
+def test_a_showing_counts_one_positive_however_far_down_the_funnel_it_goes(api, tenant_key):
+    # Given an offer scored by its learned propensity, shown to two customers
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    flow = {"key": "learned", "name": "L", "isDefault": True, "champion": {"scoringMethod": "propensity"}}
+    post(api, tenant_key, "/api/v1/decision-flows", flow)
+
+    def respond(interaction_id, outcome):
+        body = {"interactionId": interaction_id, "offerId": offer["id"], "outcome": outcome}
+        response = post(api, tenant_key, "/api/v1/respond", body)
+        assert response.status == 200, response.body
+        return response.json()
+
+    # When the first showing is clicked, accepted and converted (and the convert retried), the second only seen
+    first = post(api, tenant_key, "/api/v1/recommend", {"customerId": "u1"}).json()["interactionId"]
+    second = post(api, tenant_key, "/api/v1/recommend", {"customerId": "u2"}).json()["interactionId"]
+    for outcome in ("impression", "click", "accept", "convert"):
+        assert respond(first, outcome)["recorded"] is True
+    assert respond(first, "convert")["recorded"] is False
+    respond(second, "impression")
+    # Then the propensity is one positive in two showings, under the Beta(1, 9) prior
+    cache.clear()
+    explained = post(api, tenant_key, "/api/v1/recommend", {"customerId": "u9"}).json()["decisions"][0]
+    assert (explained["scoreExplanation"]["positives"], explained["scoreExplanation"]["trials"]) == (1, 2)
+    assert explained["scoreExplanation"]["finalScore"] == pytest.approx((1 + 1) / (2 + 1 + 9), abs=1e-6)
+
+
 def test_the_1001st_recommend_of_a_tenant_in_a_window_is_429(api, tenant_key):
     # Given a fresh limiter, a clock pinned mid-window, and 1,000 decisions already counted for the tenant
     ratelimit.install_limiter()

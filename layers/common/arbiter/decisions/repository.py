@@ -261,6 +261,10 @@ class HistoryChanged(Exception):
     """Another writer updated the customer's contact history since it was read."""
 
 
+class PositiveAlreadyCounted(Exception):
+    """An earlier positive outcome (click, accept, convert) of this showing already counted it as a positive."""
+
+
 def record_outcome(
     *,
     tenant_id: str,
@@ -273,9 +277,12 @@ def record_outcome(
     history_rev: int,
     value_micros: int,
     expires_at: int,
+    count_positive: bool = False,
 ) -> None:
     """One transaction: the idempotency marker (new), the contact history (unchanged since read) and the
-    offer's outcome counters. Either all three happen or none."""
+    offer's outcome counters. Either all happen or none. With `count_positive`, the showing's first positive
+    outcome also adds one to `positives` under its own marker (`POSITIVE#<offer>`): a click, accept and convert
+    of one showing are one positive for the learned propensity, P(positive | shown)."""
     settings = get_settings()
     table = settings.interactions_table
     history = history_key(tenant_id, customer_id)
@@ -313,11 +320,29 @@ def record_outcome(
                     "Update": {
                         "TableName": table,
                         "Key": {"PK": {"S": f"DSTATS#{tenant_id}"}, "SK": {"S": f"OFFER#{offer_id}"}},
-                        "UpdateExpression": "ADD #outcome :one, value_micros :value",
+                        "UpdateExpression": "ADD #outcome :one, value_micros :value"
+                        + (", positives :one" if count_positive else ""),
                         "ExpressionAttributeNames": {"#outcome": outcome},
                         "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
                     }
                 },
+                *(
+                    [
+                        {
+                            "Put": {
+                                "TableName": table,
+                                "Item": {
+                                    "PK": {"S": f"DINT#{interaction_id}"},
+                                    "SK": {"S": f"POSITIVE#{offer_id}"},
+                                    "expires_at": {"N": str(expires_at)},
+                                },
+                                "ConditionExpression": "attribute_not_exists(PK)",
+                            }
+                        }
+                    ]
+                    if count_positive
+                    else []
+                ),
             ]
         )
     except ClientError as error:
@@ -326,6 +351,8 @@ def record_outcome(
             raise DuplicateOutcome from error
         if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
             raise HistoryChanged from error
+        if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
+            raise PositiveAlreadyCounted from error
         raise
 
 

@@ -4,6 +4,7 @@ from arbiter import clock
 from arbiter.auth.models import Principal
 from arbiter.decisions import repository
 from arbiter.decisions.api_models import RespondInput, RespondOutput
+from arbiter.decisions.models import POSITIVE_OUTCOMES
 from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 
 HISTORY_MAX_EVENTS = 500
@@ -45,6 +46,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     }
     timestamp = clock.isoformat(moment)
     marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
+    count_positive = request.outcome in POSITIVE_OUTCOMES
     for _ in range(RETRIES):
         events, rev = repository.get_history(principal.tenant_id, decision["customer_id"])
         kept = _newest_that_fit([e for e in events if e["ts"] > now - HISTORY_MAX_AGE_SECONDS], event)
@@ -60,7 +62,11 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 history_rev=rev,
                 value_micros=round(request.value * 1_000_000),
                 expires_at=now + HISTORY_MAX_AGE_SECONDS,
+                count_positive=count_positive,
             )
+        except repository.PositiveAlreadyCounted:
+            count_positive = False  # record the outcome itself; the showing already counts as one positive
+            continue
         except repository.DuplicateOutcome:
             first = (
                 repository.get_outcome_marker(request.interaction_id, request.offer_id, request.outcome.value) or marker

@@ -7,7 +7,7 @@ explanation that becomes the decision's scoreExplanation and the debug trace's f
 from typing import Any
 
 from arbiter.core import Score
-from arbiter.decisions.models import POSITIVE_OUTCOMES, CreativeOutput, OfferOutput, ScoringMethod, Strategy
+from arbiter.decisions.models import CreativeOutput, OfferOutput, ScoringMethod, Strategy
 from arbiter.decisions.rules import condition_reason, in_scope
 
 
@@ -25,9 +25,10 @@ def fit_multiplier(offer: OfferOutput, attributes: dict[str, Any]) -> float:
 def learned_propensity(
     offer: OfferOutput, stats: dict[str, dict[str, int]], strategy: Strategy
 ) -> tuple[float, int, int]:
-    """Posterior mean of P(positive outcome | shown) under a Beta(priorPositives, priorNegatives) prior."""
+    """Posterior mean of P(positive outcome | shown) under a Beta(priorPositives, priorNegatives) prior. A showing
+    counts one positive however many of click, accept and convert it got (respond's `positives` counter)."""
     counts = stats.get(offer.id, {})
-    positives = sum(counts.get(outcome.value, 0) for outcome in POSITIVE_OUTCOMES)
+    positives = counts.get("positives", 0)
     trials = max(counts.get("impression", 0), positives + counts.get("dismiss", 0))
     mean = (positives + strategy.prior_positives) / (trials + strategy.prior_positives + strategy.prior_negatives)
     return mean, positives, trials
