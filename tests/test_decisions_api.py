@@ -330,6 +330,12 @@ def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     assert api.get("/api/v1/decision-flows/f", key=tenant_key, headers=headers()).json()["name"] == "F3"
     # invalid rule shapes are refused with nothing written
     assert post(api, tenant_key, "/api/v1/qualification-rules", {"name": "r", "type": "attribute"}).status == 422
+    # a cap counting more events than a contact history keeps (its newest 500) could never be reached
+    policy = {"name": "cap", "type": "frequency_cap", "maxCount": 501, "windowSeconds": 86400}
+    unreachable = post(api, tenant_key, "/api/v1/contact-policies", policy)
+    assert unreachable.status == 422
+    assert "maxCount" in unreachable.json()["detail"]
+    assert post(api, tenant_key, "/api/v1/contact-policies", {**policy, "maxCount": 500}).status == 201
     assert api.get("/api/v1/qualification-rules", key=tenant_key, headers=headers()).json()["count"] == 0
 
 

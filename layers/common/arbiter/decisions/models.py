@@ -260,6 +260,8 @@ class Outcome(StrEnum):
 
 POSITIVE_OUTCOMES = frozenset({Outcome.CLICK, Outcome.ACCEPT, Outcome.CONVERT})
 MAX_WINDOW_SECONDS = 90 * 86400  # contact history keeps 90 days
+# ... and its newest 500 events (respond.HISTORY_MAX_EVENTS): a cap counting more could never be reached.
+HISTORY_MAX_EVENTS = 500
 
 
 class ContactPolicyInput(CamelModel):
@@ -270,7 +272,7 @@ class ContactPolicyInput(CamelModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     type: PolicyType
     scope: PolicyScope = PolicyScope.OFFER
-    max_count: int | None = Field(default=None, ge=1, le=10_000)
+    max_count: int | None = Field(default=None, ge=1, le=HISTORY_MAX_EVENTS)
     window_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS)
     duration_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS)
     counted_outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.IMPRESSION], min_length=1, max_length=5)

@@ -4,10 +4,9 @@ from arbiter import clock
 from arbiter.auth.models import Principal
 from arbiter.decisions import repository
 from arbiter.decisions.api_models import RespondInput, RespondOutput
-from arbiter.decisions.models import POSITIVE_OUTCOMES
+from arbiter.decisions.models import HISTORY_MAX_EVENTS, POSITIVE_OUTCOMES
 from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 
-HISTORY_MAX_EVENTS = 500
 # The stored events' JSON: the newest that fit, so the history item stays under DynamoDB's 400 KB item limit
 # whatever the catalog's texts (500 events of long non-ASCII categories would not fit, and every later respond
 # for that customer would fail).
