@@ -339,6 +339,33 @@ def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     assert api.get("/api/v1/qualification-rules", key=tenant_key, headers=headers()).json()["count"] == 0
 
 
+def test_an_expired_offer_or_one_without_creatives_is_not_served_and_debug_says_why(api, tenant_key):
+    # Given an offer past its expiresAt, one still valid, and one with no creative yet
+    old = post(
+        api,
+        tenant_key,
+        "/api/v1/offers",
+        {"name": "Old", "expiresAt": "2020-01-01T00:00:00Z", "creatives": [creative("a")]},
+    ).json()
+    valid = post(
+        api,
+        tenant_key,
+        "/api/v1/offers",
+        {"name": "New", "expiresAt": "2099-01-01T00:00:00Z", "creatives": [creative("b")]},
+    ).json()
+    empty = post(api, tenant_key, "/api/v1/offers", {"name": "Empty"}).json()
+    # When a decision is requested with debug
+    body = post(api, tenant_key, "/api/v1/recommend", {**SEED_BODY, "debug": True}).json()
+    # Then only the valid offer is served, and every other candidate has its reason
+    assert [d["offerId"] for d in body["decisions"]] == [valid["id"]]
+    assert body["debugTrace"]["totalCandidates"] == 3
+    other = {r["offerId"]: r["reason"] for r in body["debugTrace"]["otherReasons"]}
+    assert other == {
+        old["id"]: "offer_state: offer expired at 2020-01-01T00:00:00Z",
+        empty["id"]: "offer has no creatives",
+    }
+
+
 def test_learned_model_changes_the_next_decision(api, tenant_key):
     a = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
     b = post(api, tenant_key, "/api/v1/offers", {"name": "B", "creatives": [creative("b")]}).json()

@@ -95,6 +95,9 @@ def _offer_state(pair: Pair, context: _Context) -> str | None:
             return f"offer starts at {offer.start_at}"
         if offer.end_at and clock.parse_iso(offer.end_at).timestamp() <= now:
             return f"offer ended at {offer.end_at}"
+        # The expiry the decision shows its client: an offer is not handed out already expired.
+        if offer.expires_at and clock.parse_iso(offer.expires_at).timestamp() <= now:
+            return f"offer expired at {offer.expires_at}"
         return None
 
     return _memo(context, "offer_state", pair.offer.id, compute)
@@ -178,6 +181,9 @@ def decide(
     already: set[str] = set()
     parts: list[tuple[str | None, list[Chosen]]] = []
     trace = _Trace(len(snapshot.offers)) if request.debug else None
+    if trace:
+        # Counted among the candidates but never a pair (pairs_of): say so rather than leave it unexplained.
+        trace.other.update({offer.id: "offer has no creatives" for offer in snapshot.offers if not offer.creatives})
     for placement, limit in targets:
         context = _Context(request, placement, snapshot, policies)
         result = run_pipeline(

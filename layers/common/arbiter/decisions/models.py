@@ -103,7 +103,9 @@ class OfferInput(CamelModel):
     )
     start_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served before")
     end_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served after")
-    expires_at: str | None = Field(default=None, max_length=40, description="ISO 8601; shown to clients")
+    expires_at: str | None = Field(
+        default=None, max_length=40, description="ISO 8601; shown to clients, not served after"
+    )
     status: OfferStatus = OfferStatus.ACTIVE
     metadata: JsonMap = Field(default_factory=dict)
     creatives: list[CreativeInput] = Field(default_factory=list, max_length=20)
