@@ -366,6 +366,34 @@ def test_an_expired_offer_or_one_without_creatives_is_not_served_and_debug_says_
     }
 
 
+def test_an_outcome_is_timed_within_the_decision_and_now_whatever_the_clients_clock(api, tenant_key):
+    # Given an offer shown at 12:00 and the server clock at 12:05
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    shown = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    clock.set_clock(lambda: shown)
+    interaction = post(api, tenant_key, "/api/v1/recommend", SEED_BODY).json()["interactionId"]
+    clock.set_clock(lambda: datetime(2026, 3, 1, 12, 5, tzinfo=UTC))
+    try:
+        # When outcomes are reported with a timestamp before the showing, inside the window, and in the future
+        for outcome, timestamp in (
+            ("impression", "2020-01-01T00:00:00Z"),
+            ("click", "2026-03-01T12:02:00Z"),
+            ("dismiss", "2030-01-01T00:00:00Z"),
+        ):
+            body = {"interactionId": interaction, "offerId": offer["id"], "outcome": outcome, "timestamp": timestamp}
+            assert post(api, tenant_key, "/api/v1/respond", body).status == 200
+    finally:
+        clock.set_clock(None)
+    # Then the contact history places them at the showing, as reported, and at the server's now
+    events, _ = decisions_repository.get_history(TENANT, SEED_BODY["customerId"])
+    noon = int(shown.timestamp())
+    assert [(event["t"], event["ts"]) for event in events] == [
+        ("impression", noon),
+        ("click", noon + 120),
+        ("dismiss", noon + 300),
+    ]
+
+
 def test_learned_model_changes_the_next_decision(api, tenant_key):
     a = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
     b = post(api, tenant_key, "/api/v1/offers", {"name": "B", "creatives": [creative("b")]}).json()

@@ -32,7 +32,10 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     except ValueError as error:
         raise BadRequestError("timestamp must be an ISO 8601 date-time") from error
     now = int(clock.now().timestamp())
-    at = min(int(moment.timestamp()), now)  # a client clock ahead of ours must not extend a cooldown
+    # Within [the decision, now]: a client clock ahead of ours must not extend a cooldown, nor one behind it (or a
+    # timestamp from before the offer was shown) shorten one or slip out of a frequency window.
+    decided_at = int(clock.parse_iso(decision["createdAt"]).timestamp()) if decision.get("createdAt") else 0
+    at = max(min(int(moment.timestamp()), now), min(decided_at, now))
     served_offer = served[0]
     event = {
         "o": request.offer_id,
