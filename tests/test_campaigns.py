@@ -103,6 +103,8 @@ def test_invalid_campaign_input_is_refused_and_nothing_is_written(api, tenant_ke
         {"end_date": "9999-12-31T23:00:00-02:00"},  # after the last
         {"target_tags": ["x"] * 51},
         {"target_categories": ["x" * 65]},
+        {"target_categories": ["🎮"]},  # no letter or digit: would normalize to nothing and target every category
+        {"target_tags": ["!!!"]},
         {"name": ""},
     ]
     for override in out_of_range:

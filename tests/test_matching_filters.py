@@ -235,6 +235,28 @@ def test_blocklist_rules_that_do_not_match_pass(rule):
     assert check(f.BLOCKLIST, make_campaign(blocklist=[rule])) is None
 
 
+@pytest.mark.parametrize(
+    ("field", "value", "keyword"),
+    [
+        ("mood_tags", ("calm", "violence"), "violence"),
+        ("theme_id", "violence", "violence"),
+        ("location", "war_zone", "war zone"),
+        ("actions", ("open_fire", "defer"), "open fire"),
+        ("category", "gambling", "gambling"),
+    ],
+)
+def test_a_keyword_rule_blocks_wherever_the_scene_contains_it(field, value, keyword):
+    # The seed: blocklist rules prevent matching when the game context contains the blocked value.
+    request = make_request(context=make_context(narrative="A calm evening", **{field: value}))
+    rule = {"rule_type": "keyword", "value": keyword}
+    assert check(f.BLOCKLIST, make_campaign(blocklist=[rule]), request) == f"blocklist rule blk_00: keyword '{keyword}'"
+
+
+def test_a_keyword_phrase_does_not_span_two_fields_of_the_scene():
+    # "spending" ends the narrative and "tense" is a mood tag: they are not the phrase "spending tense"
+    assert check(f.BLOCKLIST, make_campaign(blocklist=[{"rule_type": "keyword", "value": "spending tense"}])) is None
+
+
 def test_creative_type_drops_campaign_without_an_accepted_creative():
     only_location = make_campaign(creatives=[creative("location_brand")])
     assert check(f.CREATIVE_TYPE, only_location) == "no creative of a type this placement accepts"

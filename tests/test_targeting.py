@@ -160,6 +160,10 @@ def test_blocklist_rules_add_list_delete(api, tenant_key):
     assert api.post(path, key=tenant_key, json={"rule_type": "theme", "value": ""}).status == 422
     assert api.post(path, key=tenant_key, json={"rule_type": "theme", "value": "x" * 201}).status == 422
     assert api.post(path, key=tenant_key, json={"rule_type": "theme"}).status == 400
+    # A value of symbols alone could never match a scene (rules compare words): refused, except an exact game id
+    symbols = api.post(path, key=tenant_key, json={"rule_type": "keyword", "value": "💣"})
+    assert symbols.status == 422
+    assert "letter or digit" in symbols.json()["detail"]
     assert api.get(path, key=tenant_key).json() == [game]
 
 

@@ -6,14 +6,26 @@ from pydantic import AfterValidator, Field, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from arbiter import clock
+from arbiter.core.text import normalize
 from arbiter.errors import BadRequestError
 from arbiter.money import impression_charge_millicents, millicents_to_cents
 
 LABEL_MAX = 64  # one category, tag or ad category
 DATE_TEXT_MAX = 40
 
-# A short, trimmed, non-empty label such as a game category or a content tag.
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX)]
+
+def ensure_has_words(value: str) -> str:
+    """Matching compares labels, tags and keywords as words (arbiter.core.text.normalize keeps letters and
+    digits): a value of symbols alone would normalize to nothing and silently target, or block, nothing."""
+    if not normalize(value):
+        raise ValueError("must contain a letter or digit (values are compared as words)")
+    return value
+
+
+# A short, trimmed label such as a game category or a content tag, with at least one letter or digit.
+Label = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX), AfterValidator(ensure_has_words)
+]
 
 
 def _normalize_iso(value: str) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, model_validator
 
 from arbiter.ads.campaigns.countries import is_country_code
-from arbiter.ads.campaigns.fields import missing_field
+from arbiter.ads.campaigns.fields import ensure_has_words, missing_field
 from arbiter.core.inputs import InputModel
 
 # Half the Earth's circumference: no radius on the globe needs more.
@@ -131,6 +131,12 @@ class BlocklistRuleType(StrEnum):
 class CreateBlocklistRuleInput(InputModel):
     rule_type: BlocklistRuleType
     value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=BLOCKLIST_VALUE_MAX)]
+
+    @model_validator(mode="after")
+    def _comparable(self) -> "CreateBlocklistRuleInput":
+        if self.rule_type is not BlocklistRuleType.GAME_ID:  # game ids compare exactly, not as words
+            ensure_has_words(self.value)
+        return self
 
 
 class BlocklistRuleDoc(BaseModel):

@@ -6,9 +6,10 @@ it equals one of those terms, or, for a multi-word tag, when it occurs as a whol
 narrative ("defense spending" matches "...about defense spending").
 
 Blocklist rules (any match drops the campaign):
-- keyword: whole-word (or whole-phrase) match in the narrative, case-insensitive. Deliberately not a raw
-  substring: "war" must not block "award" or "software". Word forms are not stemmed ("gun" does not block
-  "guns"), so advertisers list each form they mean.
+- keyword: whole-word (or whole-phrase) match anywhere in the scene's text (narrative, theme_id, category,
+  location, mood_tags, actions), case-insensitive: the seed blocks when "the game context contains the
+  blocked value". Deliberately not a raw substring: "war" must not block "award" or "software". Word forms
+  are not stemmed ("gun" does not block "guns"), so advertisers list each form they mean.
 - theme == theme_id, category == category, action == any of actions: normalized equality.
 - game_id == the request's game_id: exact (ids are case-sensitive).
 
@@ -33,7 +34,7 @@ from arbiter.money import impression_charge_millicents
 class ContextTerms:
     """The game context normalized once per request for targeting and blocklist checks."""
 
-    __slots__ = ("actions", "category", "narrative", "tag_terms", "theme")
+    __slots__ = ("actions", "category", "narrative", "scene_text", "tag_terms", "theme")
 
     def __init__(self, context: GameContext):
         self.category = normalize(context.category)
@@ -41,8 +42,11 @@ class ContextTerms:
         self.actions = frozenset(filter(None, (normalize(action) for action in context.actions)))
         narrative_words = words(context.narrative)
         self.narrative = padded(" ".join(narrative_words))
-        moods = (normalize(mood) for mood in context.mood_tags)
+        moods = [normalize(mood) for mood in context.mood_tags]
         self.tag_terms = frozenset(filter(None, (self.theme, *moods, *narrative_words)))
+        # Every text of the scene, for keyword rules; " | " keeps a phrase from spanning two fields.
+        fields = (self.narrative.strip(), self.theme, self.category, normalize(context.location), *moods)
+        self.scene_text = padded(" | ".join(filter(None, (*fields, *sorted(self.actions)))))
 
     def matches_tag(self, tag: str) -> bool:
         return tag in self.tag_terms or (" " in tag and contains_phrase(self.narrative, tag))
@@ -159,7 +163,7 @@ def _blocklist(campaign: ServingCampaign, ctx: MatchContext | SimulationContext 
     for rule in campaign.blocklist:
         kind, value = rule.rule_type, rule.match_value
         if (
-            (kind == "keyword" and contains_phrase(terms.narrative, value))
+            (kind == "keyword" and contains_phrase(terms.scene_text, value))
             or (kind == "theme" and value and value == terms.theme)
             or (kind == "category" and value and value == terms.category)
             or (kind == "action" and value in terms.actions)
