@@ -220,13 +220,15 @@ def test_unknown_game_is_404(api, developer_key):
     assert "detail" in response.json()
 
 
-def test_disabled_placement_is_404(api, developer_key, game):
-    # Given the game's placements were disabled
+def test_a_disabled_placement_serves_nothing(api, tenant_key, developer_key, game):
+    # Given a serving campaign and the game's placements disabled (the seed: "Stops all ad serving")
+    serving_campaign(api, tenant_key)
     assert api.delete(f"/api/ads/placements/{GAME_ID}", key=developer_key).status == 204
     # When the game asks for an ad
     response = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH)
-    # Then 404
-    assert response.status == 404
+    # Then no ad (204: proceed with normal scene generation), not an error for a game the developer registered
+    assert response.status == 204
+    assert response.body == ""
 
 
 def test_another_tenants_game_is_403(api, other_tenant_key, game):
@@ -281,7 +283,9 @@ def test_malformed_json_is_400(api, developer_key, game):
     assert response.status == 400
 
 
-def test_a_warm_match_makes_exactly_one_dynamodb_call(api, tenant_key, developer_key, game, dynamodb_calls):
+def test_a_warm_match_reads_and_counts_only_the_sessions_frequency_item(
+    api, tenant_key, developer_key, game, dynamodb_calls
+):
     # Given a warm instance: one match already loaded the candidates, placement and key
     serving_campaign(api, tenant_key)
     assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
@@ -290,9 +294,15 @@ def test_a_warm_match_makes_exactly_one_dynamodb_call(api, tenant_key, developer
     # When the game asks again
     response = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH)
 
-    # Then the only DynamoDB call is the session's frequency item
+    # Then the only DynamoDB calls are the session's frequency item: read, then the served ad counted in it
     assert response.status == 200
-    assert dynamodb_calls == ["GetItem"]
+    assert dynamodb_calls == ["GetItem", "UpdateItem"]
+
+    # And a match without a session_id has no session to cap, so it makes no call at all
+    dynamodb_calls.clear()
+    no_session = {key: value for key, value in SEED_MATCH.items() if key != "session_id"}
+    assert api.post("/api/ads/match", key=developer_key, json=no_session).status == 200
+    assert dynamodb_calls == []
 
 
 def test_a_cold_match_reads_the_snapshot_in_bulk(api, tenant_key, developer_key, game, dynamodb_calls):
@@ -304,21 +314,17 @@ def test_a_cold_match_reads_the_snapshot_in_bulk(api, tenant_key, developer_key,
     # When the game asks for an ad
     assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
 
-    # Then: placement GetItem, one SERVING Query, ledgers and balances in batches, the session GetItem
-    assert sorted(dynamodb_calls) == sorted(["GetItem", "Query", "BatchGetItem", "BatchGetItem", "GetItem"])
-
-
-def test_the_session_rotates_hooks_after_impressions(api, tenant_key, developer_key, game, dynamodb):
-    # Given the seed campaign served once, and the billing transaction's session counters for that creative
-    campaign = serving_campaign(api, tenant_key)
-    first = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).json()
-    dynamodb.update_item(
-        TableName=get_settings().interactions_table,
-        Key={"PK": {"S": f"SESSION#{GAME_ID}#sess_abc#player_123"}, "SK": {"S": "ADS"}},
-        UpdateExpression="ADD ads_shown :one, #uses :one",
-        ExpressionAttributeNames={"#uses": f"uses#{campaign['creative_id']}"},
-        ExpressionAttributeValues={":one": {"N": "1"}},
+    # Then: placement GetItem, one SERVING Query, ledgers and balances in batches, the session GetItem and the
+    # served ad counted in it
+    assert sorted(dynamodb_calls) == sorted(
+        ["GetItem", "Query", "BatchGetItem", "BatchGetItem", "GetItem", "UpdateItem"]
     )
+
+
+def test_the_session_rotates_hooks_as_its_ads_are_served(api, tenant_key, developer_key, game):
+    # Given the seed campaign (a hook and alt hooks) served once in a session, no impression recorded
+    serving_campaign(api, tenant_key)
+    first = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).json()
 
     # When the same session asks again
     second = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).json()
@@ -326,6 +332,28 @@ def test_the_session_rotates_hooks_after_impressions(api, tenant_key, developer_
     # Then the next hook of the rotation is shown
     assert first["narrative_hook"] == ACME_SHIELD_HOOK["narrative_hook"]
     assert second["narrative_hook"] == ACME_SHIELD_HOOK["alt_hooks"][0]
+
+
+def test_the_seed_integration_without_tokens_is_capped_per_session(api, tenant_key, developer_key, game):
+    # Given a placement allowing 5 ads a session, and a game that bills with the seed's token-less body
+    campaign = serving_campaign(api, tenant_key)
+    impression = {"campaign_id": campaign["id"], "creative_id": campaign["creative_id"], "game_id": GAME_ID}
+
+    def served(body) -> int:
+        response = api.post("/api/ads/match", key=developer_key, json=body)
+        if response.status == 200:
+            assert api.post("/api/ads/impressions", key=developer_key, json=impression).status == 201
+        return response.status
+
+    # When one session asks six times, then a new session asks
+    statuses = [served(SEED_MATCH) for _ in range(6)]
+    # Then the sixth is refused (the seed: session_id is "for per-session frequency capping") and a new session
+    # is served
+    assert statuses == [200] * 5 + [204]
+    assert served({**SEED_MATCH, "session_id": "sess_next"}) == 200
+    # And a match without a session_id is never capped by another session's ads
+    no_session = {key: value for key, value in SEED_MATCH.items() if key != "session_id"}
+    assert [served(no_session) for _ in range(6)] == [200] * 6
 
 
 def test_the_session_cap_stops_serving(api, tenant_key, developer_key, game, dynamodb):
@@ -348,7 +376,13 @@ def test_a_fixed_seed_reproduces_the_tie_break(api, tenant_key, other_tenant_key
 
     def winners(seed: int) -> list[str]:
         logic.set_rng(random.Random(seed))
-        return [api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).json()["campaign_id"] for _ in range(8)]
+        # One session per match: the tie-break is under test, not the session cap
+        return [
+            api.post("/api/ads/match", key=developer_key, json={**SEED_MATCH, "session_id": f"s{n}"}).json()[
+                "campaign_id"
+            ]
+            for n in range(8)
+        ]
 
     # When the same sequence of matches runs twice under the same seed
     # Then the same campaigns win in the same order, and both campaigns win sometimes

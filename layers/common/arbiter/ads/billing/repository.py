@@ -10,23 +10,20 @@ Items written in one TransactWriteItems:
 3. campaigns table    CAMPAIGN#<id>/CAMPAIGN: condition only - the campaign is still active.
 4. campaigns table    TENANT#<advertiser>/ADVERTISER: balance -= charge, condition balance >= charge.
 5. campaigns table    GAME#<game_id>/EARNINGS: developer share and impression count.
-6. interactions table SESSION#<game>#<session>/ADS: the session's ad count and this creative's uses (TTL).
+The session's frequency counters are not billing's: /match counts each ad it serves (serving.repository).
 """
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from arbiter import aws, clock
+from arbiter import aws
 from arbiter.ads.billing.models import BillingCampaignView, BillingLedgerView, ImpressionCharge
 from arbiter.ads.matching.models import ServingCampaign
 from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.settings import get_settings
-
-SESSION_TTL = timedelta(days=2)
 
 
 class ImpressionAlreadyRecorded(Exception):
@@ -116,8 +113,6 @@ def _ledger_update(charge: ImpressionCharge) -> dict:
 def record(charge: ImpressionCharge) -> None:
     """Run the transaction; raise ImpressionAlreadyRecorded or ChargeRefused(reason) when it is cancelled."""
     settings = get_settings()
-    expires_at = int((clock.now() + SESSION_TTL).timestamp())
-    session_key = f"SESSION#{charge.game_id}#{charge.session_id or '-'}#{charge.user_id or '-'}"
     items = [
         {
             "Put": {
@@ -161,15 +156,6 @@ def record(charge: ImpressionCharge) -> None:
                     ":creator": _s(charge.creator_id),
                     ":tenant": _s(charge.developer_tenant_id),
                 },
-            }
-        },
-        {
-            "Update": {
-                "TableName": settings.interactions_table,
-                "Key": {"PK": _s(session_key), "SK": _s("ADS")},
-                "UpdateExpression": "ADD ads_shown :one, #uses :one SET expires_at = :ttl",
-                "ExpressionAttributeNames": {"#uses": f"uses#{charge.creative_id}"},
-                "ExpressionAttributeValues": {":one": _n(1), ":ttl": _n(expires_at)},
             }
         },
     ]

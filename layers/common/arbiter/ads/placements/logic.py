@@ -38,11 +38,16 @@ def get_placement_item(tenant_id: str, game_id: str) -> PlacementItem:
     return item
 
 
+class PlacementDisabled(NotFoundError):
+    """The game's placements exist but are disabled: /impressions answers 404, /match serves nothing (204)."""
+
+
 def get_active_placement(tenant_id: str, game_id: str) -> PlacementItem:
-    """The tenant's enabled placement, for ad serving: 403 for another tenant's game, 404 if unknown or disabled."""
+    """The tenant's enabled placement, for ad serving: 403 for another tenant's game, 404 if unknown or disabled
+    (PlacementDisabled)."""
     item = get_placement_item(tenant_id, game_id)
     if not item.is_active:
-        raise NotFoundError(f"Placements are disabled for game '{game_id}'")
+        raise PlacementDisabled(f"Placements are disabled for game '{game_id}'")
     return item
 
 

@@ -11,6 +11,7 @@ from arbiter.ads import tokens
 from arbiter.ads.matching import engine
 from arbiter.ads.matching.engine import AdMatch
 from arbiter.ads.matching.models import GameContext, MatchRequest, PlayerGeo, SessionState
+from arbiter.ads.placements.logic import PlacementDisabled
 from arbiter.ads.serving import cache, repository
 from arbiter.ads.serving.models import MatchInput, MatchOutput
 from arbiter.auth.models import Principal
@@ -64,9 +65,19 @@ def _token(principal: Principal, body: MatchInput, country: str | None, winner: 
 
 def match(principal: Principal, body: MatchInput) -> MatchOutput | None:
     """The best ad for this scene, or None when nothing qualifies (the route answers 204)."""
-    placement = cache.active_placement(principal.tenant_id, body.game_id)  # 404 / 403 before anything else
+    try:
+        placement = cache.active_placement(principal.tenant_id, body.game_id)  # 404 / 403 before anything else
+    except PlacementDisabled:
+        # The seed: disabling "stops all ad serving". A game server reads that as no ad (204: "proceed with
+        # normal scene generation"), not as an error for a game it registered.
+        return None
     snapshot = cache.candidates()
-    ads_shown, creative_uses = repository.session_counters(body.game_id, body.session_id, body.user_id)
+    # Frequency caps are per session (seed: session_id is "for per-session frequency capping"): without one
+    # there is nothing to count against, and no read.
+    session = SessionState()
+    if body.session_id:
+        ads_shown, creative_uses = repository.session_counters(body.game_id, body.session_id, body.user_id)
+        session = SessionState(ad_count=ads_shown, creative_uses=creative_uses)
     player_geo = _player_geo(body)
     request = MatchRequest(
         game_id=body.game_id,
@@ -75,12 +86,16 @@ def match(principal: Principal, body: MatchInput) -> MatchOutput | None:
         now=clock.now(),
         advertiser_balances=snapshot.advertiser_balances,
         player_geo=player_geo,
-        session=SessionState(ad_count=ads_shown, creative_uses=creative_uses),
+        session=session,
         throttles=snapshot.throttles,
     )
     winner = engine.match(snapshot.index, request, _rng).winner
     if winner is None:
         return None
+    if body.session_id:
+        # Counted when served, not when billed: the seed's /impressions body carries no session, so only /match
+        # can count for every integration (an ad served and never shown still counts: caps err on the safe side).
+        repository.count_served(body.game_id, body.session_id, body.user_id, winner.creative_id)
     return MatchOutput(
         campaign_id=winner.campaign_id,
         creative_id=winner.creative_id,

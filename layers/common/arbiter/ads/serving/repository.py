@@ -1,11 +1,13 @@
-"""The DynamoDB reads ad serving makes: the serving snapshot (refresh only) and the per-match session item."""
+"""The DynamoDB calls ad serving makes: the serving snapshot (refresh only) and the per-match session item (read,
+and counted when an ad is served)."""
 
 from collections.abc import Iterable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from arbiter import aws
+from arbiter import aws, clock
 from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.repository import SERVING, ledger_key
 from arbiter.dynamo import page_all
@@ -15,6 +17,7 @@ SERVING_INDEX = "GSI2"
 BATCH_GET_LIMIT = 100  # DynamoDB's BatchGetItem maximum keys per call
 SESSION_SK = "ADS"
 USES_PREFIX = "uses#"
+SESSION_TTL = timedelta(days=2)
 
 
 def active_campaign_items() -> list[dict[str, Any]]:
@@ -53,17 +56,29 @@ def advertiser_balances(tenant_ids: Iterable[str]) -> dict[str, int]:
     return {str(item["id"]): int(item.get("balance_millicents", 0)) for item in items}
 
 
-def session_key(game_id: str, session_id: str | None, user_id: str | None) -> dict[str, str]:
-    """The key the billing transaction maintains (arbiter.ads.billing.repository.record)."""
-    return {"PK": f"SESSION#{game_id}#{session_id or '-'}#{user_id or '-'}", "SK": SESSION_SK}
+def session_key(game_id: str, session_id: str, user_id: str | None) -> dict[str, str]:
+    return {"PK": f"SESSION#{game_id}#{session_id}#{user_id or '-'}", "SK": SESSION_SK}
 
 
-def session_counters(game_id: str, session_id: str | None, user_id: str) -> tuple[int, dict[str, int]]:
-    """(ads shown, creative id -> uses) for this player's session; zeros when nothing was shown yet.
+def session_counters(game_id: str, session_id: str, user_id: str) -> tuple[int, dict[str, int]]:
+    """(ads served, creative id -> uses) in this player's session; zeros when nothing was served yet.
 
-    Strongly consistent: the impression recorded a moment ago must count toward the session cap and hook
-    rotation of the very next match."""
+    Strongly consistent: the ad served a moment ago must count toward the session cap and hook rotation of the
+    very next match."""
     table = aws.dynamodb_resource().Table(get_settings().interactions_table)
     item = table.get_item(Key=session_key(game_id, session_id, user_id), ConsistentRead=True).get("Item") or {}
     uses = {name[len(USES_PREFIX) :]: int(value) for name, value in item.items() if name.startswith(USES_PREFIX)}
     return int(item.get("ads_shown", 0)), uses
+
+
+def count_served(game_id: str, session_id: str, user_id: str, creative_id: str) -> None:
+    """One ad (and one use of its creative) served in the session: what max_ads_per_session, max_uses_per_game
+    and hook rotation count. Kept SESSION_TTL after the session's last ad."""
+    expires_at = int((clock.now() + SESSION_TTL).timestamp())
+    aws.dynamodb_client().update_item(
+        TableName=get_settings().interactions_table,
+        Key={name: {"S": value} for name, value in session_key(game_id, session_id, user_id).items()},
+        UpdateExpression="ADD ads_shown :one, #uses :one SET expires_at = :ttl",
+        ExpressionAttributeNames={"#uses": f"{USES_PREFIX}{creative_id}"},
+        ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}},
+    )

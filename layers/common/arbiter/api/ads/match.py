@@ -17,7 +17,8 @@ TAGS = ["Ads: matching"]
     summary="Find best ad",
     # The route-surface test expects one documented 2xx (the seed's 200); 204 is described in the text.
     description="The winning creative, its pipeline bias and a signed impression_token for /impressions; "
-    "204 No Content when no ad qualifies (generate the scene normally).",
+    "204 No Content when no ad qualifies or the game's placements are disabled (generate the scene normally). "
+    "Frequency caps count the ads served in a `session_id` (none without one).",
 )
 def find_best_ad(body: MatchInput, principal: Developer) -> Response[MatchOutput | None]:
     found = logic.match(principal, body)
