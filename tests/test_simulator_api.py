@@ -56,6 +56,28 @@ def test_simulating_a_draft_campaign_previews_its_bias(api, tenant_key):
     }
 
 
+def test_a_narrative_scores_the_location_theme_action_and_category_affinities_it_names(api, tenant_key):
+    # Given a campaign with a location affinity and an action affinity the seed's narrative names, and a theme
+    # affinity it does not
+    campaign = funded_campaign(api, tenant_key)
+    add_creative(api, tenant_key, campaign["id"])
+    affinities = [
+        {"affinity_type": "location", "affinity_value": "Oval Office", "weight": 2.0},
+        {"affinity_type": "action", "affinity_value": "review documents", "weight": 1.0},
+        {"affinity_type": "theme", "affinity_value": "space", "weight": 1.0},
+    ]
+    put = api.put(
+        f"/api/ads/campaigns/{campaign['id']}/affinities/bulk", key=tenant_key, json={"affinities": affinities}
+    )
+    assert put.status == 200, put.body
+    # When the seed's scene is simulated
+    body = api.post(f"/api/ads/campaigns/{campaign['id']}/simulate", key=tenant_key, json=SEED_SIMULATE).json()
+    # Then the location scores as /match would score a scene at the Oval Office, the action by its words
+    # ("review" is not "reviews": words are not stemmed), the theme not at all
+    assert body["affinity_scores"] == {"location": 1.0, "action": 0.5, "theme": 0.0}
+    assert body["total_score"] == round((2.0 * 1.0 + 1.0 * 0.5) / 4.0, 2)
+
+
 def test_simulating_warns_of_each_rule_that_would_keep_match_from_serving_the_scene(api, tenant_key):
     # Given the seed's campaign without target tags
     campaign = draft_with_affinities(api, tenant_key)

@@ -20,6 +20,7 @@ budget, daily cap, balance, pacing, frequency) are separate so the simulator can
 """
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 
 from arbiter.ads.matching.geo import PlayerLocation, geo_rejection
@@ -95,6 +96,12 @@ class SimulationContext:
     def __init__(self, context: GameContext):
         self.game_id: str | None = None
         self.terms = ContextTerms(context)
+        # A narrative is all the simulator has of the scene: it stands for the scene's theme, location, category
+        # and action too, so those affinities score by the share of their words it contains ("Oval Office" in
+        # "...reviews classified documents in the Oval Office"), as they would against a /match scene naming it.
+        scene = context.narrative
+        if scene:
+            context = replace(context, theme_id=scene, location=scene, category=scene, actions=(scene,))
         self.scoring = ScoringContext(context)
 
 
