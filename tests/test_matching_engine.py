@@ -206,7 +206,15 @@ def test_simulate_uses_the_match_scoring():
         narrative = " ".join(rng.sample(["tense", "oval", "office", "defense", "approve", "budget", "calm"], 3))
         mood = rng.choice(["tense", "calm", None])
         simulated = simulate(campaign, narrative, mood)
-        context = GameContext(narrative=narrative, mood_tags=(mood,) if mood else ())
+        # The scene a simulated narrative stands for: it names the theme, location, category and action too
+        context = GameContext(
+            narrative=narrative,
+            mood_tags=(mood,) if mood else (),
+            theme_id=narrative,
+            location=narrative,
+            category=narrative,
+            actions=(narrative,),
+        )
         assert simulated.exact_total_score == affinity_score(campaign, ScoringContext(context))
         # The same campaign winning a live match in that context reports the same numbers and bias.
         serving = ServingCampaign.from_items(
