@@ -178,9 +178,10 @@ def test_simulate_matches_the_seed_shape_on_a_draft_campaign():
     assert result.matched_creative.id == campaign.creatives[0].id
     assert result.matched_creative.narrative_hook == "Primary hook"
     assert result.biased_pipeline == {"lighting": "warm golden hour", "camera": "close-up", "mood": "tense"}
-    # Simulate has no actions in its context: the action affinity scores 0 -> 1.2 / 2.2.
-    assert result.affinity_scores == {"action": 0.0, "mood": 1.0}
-    assert result.total_score == round(1.2 / 2.2, 2)
+    # The narrative stands for the scene's action: "review documents" shares "documents" with it (words are not
+    # stemmed: "review" is not "reviews") -> 0.5, so (1.2 x 1 + 1.0 x 0.5) / 2.2.
+    assert result.affinity_scores == {"action": 0.5, "mood": 1.0}
+    assert result.total_score == round((1.2 + 0.5) / 2.2, 2)
     assert result.warnings == ()
 
 
