@@ -2,12 +2,13 @@
 
 Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
   offer / rule / policy / guardrail  PK=DCAT#<id>                SK=OFFER|RULE|POLICY|GUARDRAIL
-  decision flow (latest version)     PK=DFLOW#<tenant>#<key>     SK=FLOW
+  decision flow (latest version)     PK=DFLOW#<tenant>#<key>     SK=FLOW   (after a delete: a tombstone, no body)
   decision flow history              PK=DFLOW#<tenant>#<key>     SK=V#<version, 6 digits>
   all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
 Interactions table (TTL `expires_at`):
   decision log                       PK=DINT#<interactionId>     SK=DECISION
   outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<outcome>
+  first positive of a showing        PK=DINT#<interactionId>     SK=POSITIVE#<offerId>
   contact history                    PK=DHIST#<tenant>#<customer> SK=HISTORY
   outcome statistics                 PK=DSTATS#<tenant>          SK=OFFER#<offerId>
 """

@@ -1,8 +1,9 @@
 """Shown offers and their outcomes, including the ones that never get one.
 
-A recommendation shows offers; each shown offer (an exposure) gets exactly one final outcome: `converted` or
-`dismissed` when the game reports it, or `expired` when no report came within the expiry window
-(DEFAULT_EXPIRY_WINDOW, 24 h: an offer a player has not bought a day after seeing it counts as not bought).
+A recommendation shows offers; each shown offer (an exposure) gets an outcome: `converted` or `dismissed` when
+the game reports it, or `expired` when no report came within the expiry window (DEFAULT_EXPIRY_WINDOW, 24 h: an
+offer a player has not bought a day after seeing it counts as not bought; resolved when the player is next seen).
+Only `converted` is final.
 Expired exposures teach the model the same thing as a dismissal. A conversion reported after the window, or
 after a dismissal, is still applied: the model then holds one negative and one positive for that exposure, a
 small bias we accept rather than dropping a purchase.

@@ -12,7 +12,7 @@ Items (interactions table, PK/SK):
   count `gap_count`, rank) and an `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
 
 No lost updates: one outcome is one TransactWriteItems - the log item's `outcomes.<offer>` is set under a
-condition (a first outcome, or `converted` over `expired`), which makes a retried report a no-op, and the
+condition (a first outcome, or `converted` over `expired` or `dismissed`), which makes a retried report a no-op, and the
 model items get `ADD` of the update's natural-parameter deltas. ADD commutes, so concurrent feedback is
 summed, never overwritten; a transaction that collides with another is retried. A delta is computed from the
 cached model (at most MODEL_CACHE_TTL_SECONDS old): concurrent updates are all kept, each computed from a

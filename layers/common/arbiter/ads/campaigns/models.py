@@ -32,7 +32,9 @@ class CampaignStatus(StrEnum):
     DRAFT = "draft"
     ACTIVE = "active"
     PAUSED = "paused"
-    EXHAUSTED = "exhausted"  # billing stopped it: budget spent or advertiser balance too low; re-activatable
+    # Billing or the pacing job stopped it: the budget left or the advertiser balance cannot pay one impression at
+    # the bid. Re-activatable.
+    EXHAUSTED = "exhausted"
     # The pacing job ended it: its end_date passed. Terminal: it cannot be activated again.
     COMPLETED = "completed"
 

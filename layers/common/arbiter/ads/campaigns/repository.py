@@ -4,9 +4,11 @@ Items: PK=CAMPAIGN#<id> with SK=CAMPAIGN (configuration and every child, embedde
 counters); both carry GSI1 keys for the tenant's newest-first listing, the campaign item carries GSI2 `SERVING`
 keys only while active. PK=CREATIVE#<crt_id> SK=CREATIVE points a creative id at its campaign.
 
-Every write is conditional on the caller's tenant_id. A false condition raises WriteRefused naming the item(s)
-whose condition failed; the logic turns that into the error the caller gets (it needs a fresh read to tell 403
-from 404 from a business rule).
+Every write a caller asks for is conditional on the caller's tenant_id. A false condition raises WriteRefused
+naming the item(s) whose condition failed; the logic turns that into the error the caller gets (it needs a fresh
+read to tell 403 from 404 from a business rule). The system's writes (exhaust_if_out_of_budget,
+exhaust_if_balance_low: the pacing job and billing) are conditioned on status and money instead, and return
+whether they changed the campaign.
 """
 
 from enum import StrEnum

@@ -1,4 +1,5 @@
-"""Affinity scoring and relevance: the single implementation /match and /simulate both use.
+"""Affinity scoring and relevance: the single implementation /match and /simulate both use (in /simulate the
+narrative stands for the scene's theme, location, category and action: filters.SimulationContext).
 
 Affinity score (0..1): the weighted match fraction of the campaign's *context* affinities (types action,
 location, theme, mood, category):

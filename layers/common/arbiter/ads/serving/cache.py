@@ -1,4 +1,5 @@
-"""Per warm instance caches for /match, so a warm match reads DynamoDB once (the session item).
+"""Per warm instance caches for /match, so a warm match touches only the session item (one GetItem, plus one
+UpdateItem when it serves an ad; none without a session_id).
 
 Candidate snapshot: every active campaign (one paginated Query on GSI2 `SERVING`), their LEDGER items and the
 balances of their advertisers (BatchGetItem each), built into the engine's CampaignIndex. It is rebuilt when

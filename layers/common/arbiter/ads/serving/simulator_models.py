@@ -47,7 +47,9 @@ class SimulationOutput(BaseModel):
     total_score: float
     warnings: list[SimulationWarningOutput] = Field(
         description="Additive to the seed: the rules that would keep /match from serving the campaign in this scene"
-        " (none of its target_tags in it, a blocklist rule it trips); a preview that scores well may still never serve"
+        " (none of its target_tags in it, a blocklist rule it trips), judged on the narrative and mood as given (a"
+        " keyword in the narrative; theme, category and action rules need a /match scene naming them); a preview"
+        " that scores well may still never serve"
     )
 
 

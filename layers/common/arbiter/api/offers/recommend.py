@@ -23,7 +23,7 @@ limits).
   `segments`) always uses the segment the game sent.
 - Response header `X-Interaction-Id`: the id this recommendation is logged under (absent when the array is
   empty: nothing was shown, nothing logged). Report outcomes with POST /v1/feedback; an offer shown and not
-  reported within 24 h counts as `expired`.
+  reported within 24 h counts as `expired` from the player's next recommend on.
 - 404 for a game with no offers ever created, 403 for another tenant's game."""
 
 
