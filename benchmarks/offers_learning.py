@@ -12,7 +12,8 @@ The learner runs through the API the /v2/recommend and /v1/feedback endpoints ca
 arbiter.learning.store.player_exposures (the player's log: overdue exposures -> store.expire_overdue, and the
 purchase history and outcomes -> learning.player_context) -> store.load_model (cached) -> model.recommend ->
 store.record_recommendation; feedback -> store.report_outcome (exactly-once transaction).
-Feedback is delayed (geometric, mean 20 rounds); conversions are always reported, dismissals half of the time;
+Feedback is delayed (geometric, mean 20 rounds) and names the recommendation's interaction id (as the README asks
+of a game); conversions are always reported, dismissals half of the time;
 the rest become `expired` after the window (24 h; the simulated clock advances 60 s per round). The baselines
 that learn (VW) get the same outcomes at the same moments. Time is compressed: one round = one minute.
 
@@ -212,6 +213,7 @@ class LearnerPolicy(Policy):
             store.expire_overdue(GAME_ID, player.player_id, now=self.now, logged=logged)
         exposure = self._show(round_index, store.load_model(GAME_ID), exposures, session, eligible)
         store.record_recommendation(GAME_ID, player.player_id, [exposure])
+        self.token = exposure.interaction_id  # the X-Interaction-Id the game sends back with the outcome
         return self._offer_shown(exposure, eligible)
 
     def _show(
@@ -245,7 +247,9 @@ class LearnerPolicy(Policy):
     def feedback(self, player_id, offer, outcome, token):
         if outcome == "expired":
             return  # the learner expires exposures itself (store.expire_overdue), from the recommendation log
-        store.report_outcome(GAME_ID, player_id, offer.offer_id, outcome)
+        # As a game following the README: the report names the recommendation's interaction id, so it applies to
+        # that showing even when the player was shown the offer again before reporting.
+        store.report_outcome(GAME_ID, player_id, offer.offer_id, outcome, interaction_id=token)
 
 
 class InMemoryLearnerPolicy(LearnerPolicy):
@@ -276,14 +280,23 @@ class InMemoryLearnerPolicy(LearnerPolicy):
             self._resolve(player.player_id, exposure, "expired")
         exposure = self._show(round_index, self.state, exposures, session, eligible)
         self.log.setdefault(player.player_id, []).append(exposure)
+        self.token = exposure.interaction_id
         return self._offer_shown(exposure, eligible)
 
     def feedback(self, player_id, offer, outcome, token):
         if outcome == "expired":
             return
-        latest = next((e for e in reversed(self.log.get(player_id, [])) if e.offer.offer_id == offer.offer_id), None)
-        if latest is not None and allowed_transition(latest.outcome, outcome):
-            self._resolve(player_id, latest, outcome)
+        # store.report_outcome(interaction_id=token): the exposure of that recommendation.
+        shown = next(
+            (
+                e
+                for e in self.log.get(player_id, [])
+                if e.interaction_id == token and e.offer.offer_id == offer.offer_id
+            ),
+            None,
+        )
+        if shown is not None and allowed_transition(shown.outcome, outcome):
+            self._resolve(player_id, shown, outcome)
 
 
 class _PosteriorMean:
