@@ -285,9 +285,10 @@ def test_overdue_exposures_are_those_without_outcome_past_the_window():
     assert overdue(exposures, T0 + timedelta(minutes=5), window=timedelta(minutes=5)) == [shown]
 
 
-def test_only_a_first_outcome_or_a_late_conversion_may_be_recorded():
+def test_only_a_first_outcome_or_a_later_conversion_may_be_recorded():
     assert allowed_transition(None, "dismissed")
     assert allowed_transition("expired", "converted")
+    assert allowed_transition("dismissed", "converted")  # closed the offer, then bought it
     assert not allowed_transition("converted", "converted")  # a retry
     assert not allowed_transition("dismissed", "dismissed")
     assert not allowed_transition("converted", "dismissed")
