@@ -301,51 +301,26 @@ def record_outcome(
     }
     if history_rev:
         put_history["ExpressionAttributeValues"] = {":rev": {"N": str(history_rev)}}
+    showing = {"PK": {"S": f"DINT#{interaction_id}"}, "expires_at": {"N": str(expires_at)}}
+    # Positional: a cancellation's reasons are read by index below.
+    items = [
+        _put_new(table, {**showing, "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"}, "body": {"S": encode(marker)}}),
+        {"Put": put_history},
+        {
+            "Update": {
+                "TableName": table,
+                "Key": {"PK": {"S": f"DSTATS#{tenant_id}"}, "SK": {"S": f"OFFER#{offer_id}"}},
+                "UpdateExpression": "ADD #outcome :one, value_micros :value"
+                + (", positives :one" if count_positive else ""),
+                "ExpressionAttributeNames": {"#outcome": outcome},
+                "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
+            }
+        },
+    ]
+    if count_positive:
+        items.append(_put_new(table, {**showing, "SK": {"S": f"POSITIVE#{offer_id}"}}))
     try:
-        aws.dynamodb_client().transact_write_items(
-            TransactItems=[
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            "PK": {"S": f"DINT#{interaction_id}"},
-                            "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"},
-                            "body": {"S": encode(marker)},
-                            "expires_at": {"N": str(expires_at)},
-                        },
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-                {"Put": put_history},
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"PK": {"S": f"DSTATS#{tenant_id}"}, "SK": {"S": f"OFFER#{offer_id}"}},
-                        "UpdateExpression": "ADD #outcome :one, value_micros :value"
-                        + (", positives :one" if count_positive else ""),
-                        "ExpressionAttributeNames": {"#outcome": outcome},
-                        "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
-                    }
-                },
-                *(
-                    [
-                        {
-                            "Put": {
-                                "TableName": table,
-                                "Item": {
-                                    "PK": {"S": f"DINT#{interaction_id}"},
-                                    "SK": {"S": f"POSITIVE#{offer_id}"},
-                                    "expires_at": {"N": str(expires_at)},
-                                },
-                                "ConditionExpression": "attribute_not_exists(PK)",
-                            }
-                        }
-                    ]
-                    if count_positive
-                    else []
-                ),
-            ]
-        )
+        aws.dynamodb_client().transact_write_items(TransactItems=items)
     except ClientError as error:
         reasons = cancellation_reasons(error)
         if reasons and reasons[0] == "ConditionalCheckFailed":
@@ -355,6 +330,11 @@ def record_outcome(
         if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
             raise PositiveAlreadyCounted from error
         raise
+
+
+def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
+    """A TransactWriteItems Put that only creates: a marker that exists already cancels the transaction."""
+    return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
 
 
 def get_outcome_marker(interaction_id: str, offer_id: str, outcome: str) -> dict[str, Any] | None:
