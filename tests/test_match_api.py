@@ -369,6 +369,23 @@ def test_the_session_cap_stops_serving(api, tenant_key, developer_key, game, dyn
     assert response.status == 204
 
 
+def test_two_matches_racing_for_a_sessions_last_slot_serve_one_ad(
+    api, tenant_key, developer_key, game, dynamodb, monkeypatch
+):
+    # Given a session at 4 of its 5 ads, and a second match that read the same 4 before this one counted its ad
+    serving_campaign(api, tenant_key)
+    session = {"PK": {"S": f"SESSION#{GAME_ID}#sess_abc#player_123"}, "SK": {"S": "ADS"}}
+    dynamodb.put_item(TableName=get_settings().interactions_table, Item={**session, "ads_shown": {"N": "4"}})
+    assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
+    monkeypatch.setattr(logic.repository, "session_counters", lambda *_: (4, {}))  # the racing match's stale read
+    # When the racing match finishes
+    late = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH)
+    # Then it serves nothing: the session's last slot was taken, and the count stays at the cap
+    assert late.status == 204
+    item = dynamodb.get_item(TableName=get_settings().interactions_table, Key=session)["Item"]
+    assert item["ads_shown"] == {"N": "5"}
+
+
 def test_a_fixed_seed_reproduces_the_tie_break(api, tenant_key, other_tenant_key, developer_key, game):
     # Given two identical active campaigns from two advertisers: equal bids and scores, decided by the salt
     serving_campaign(api, tenant_key)

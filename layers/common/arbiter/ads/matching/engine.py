@@ -41,6 +41,7 @@ class AdMatch:
     creative_id: str
     narrative_hook: str | None  # the rotated hook
     creative_type: str
+    max_uses_per_game: int  # the creative's per-session cap, for the caller's count of this serving
     brand_name: str
     product_name: str | None
     tagline: str | None
@@ -178,6 +179,7 @@ def _build_winner(campaign: ServingCampaign, score: Score, ctx: MatchContext) ->
         creative_id=creative.id,
         narrative_hook=hook,
         creative_type=creative.creative_type,
+        max_uses_per_game=creative.max_uses_per_game,
         brand_name=creative.brand_name,
         product_name=creative.product_name,
         tagline=creative.tagline,

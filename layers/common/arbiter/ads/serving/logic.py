@@ -92,10 +92,18 @@ def match(principal: Principal, body: MatchInput) -> MatchOutput | None:
     winner = engine.match(snapshot.index, request, _rng).winner
     if winner is None:
         return None
-    if body.session_id:
-        # Counted when served, not when billed: the seed's /impressions body carries no session, so only /match
-        # can count for every integration (an ad served and never shown still counts: caps err on the safe side).
-        repository.count_served(body.game_id, body.session_id, body.user_id, winner.creative_id)
+    # Counted when served, not when billed: the seed's /impressions body carries no session, so only /match can
+    # count for every integration (an ad served and never shown still counts: caps err on the side of fewer ads).
+    # A concurrent match of the same session that took its last slot first makes this one serve nothing.
+    if body.session_id and not repository.count_served(
+        body.game_id,
+        body.session_id,
+        body.user_id,
+        winner.creative_id,
+        max_ads=placement.serving.max_ads_per_session,
+        max_uses=winner.max_uses_per_game,
+    ):
+        return None
     return MatchOutput(
         campaign_id=winner.campaign_id,
         creative_id=winner.creative_id,

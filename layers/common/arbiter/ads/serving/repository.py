@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.repository import SERVING, ledger_key
-from arbiter.dynamo import page_all
+from arbiter.dynamo import is_condition_failure, page_all
 from arbiter.settings import get_settings
 
 SERVING_INDEX = "GSI2"
@@ -71,14 +72,29 @@ def session_counters(game_id: str, session_id: str, user_id: str) -> tuple[int, 
     return int(item.get("ads_shown", 0)), uses
 
 
-def count_served(game_id: str, session_id: str, user_id: str, creative_id: str) -> None:
+def count_served(game_id: str, session_id: str, user_id: str, creative_id: str, *, max_ads: int, max_uses: int) -> bool:
     """One ad (and one use of its creative) served in the session: what max_ads_per_session, max_uses_per_game
-    and hook rotation count. Kept SESSION_TTL after the session's last ad."""
+    and hook rotation count. Conditioned on both staying within their caps, so two concurrent matches that read
+    the same counts cannot both take the session's last slot; False when that happened (nothing written). Kept
+    SESSION_TTL after the session's last ad."""
     expires_at = int((clock.now() + SESSION_TTL).timestamp())
-    aws.dynamodb_client().update_item(
-        TableName=get_settings().interactions_table,
-        Key={name: {"S": value} for name, value in session_key(game_id, session_id, user_id).items()},
-        UpdateExpression="ADD ads_shown :one, #uses :one SET expires_at = :ttl",
-        ExpressionAttributeNames={"#uses": f"{USES_PREFIX}{creative_id}"},
-        ExpressionAttributeValues={":one": {"N": "1"}, ":ttl": {"N": str(expires_at)}},
-    )
+    try:
+        aws.dynamodb_client().update_item(
+            TableName=get_settings().interactions_table,
+            Key={name: {"S": value} for name, value in session_key(game_id, session_id, user_id).items()},
+            UpdateExpression="ADD ads_shown :one, #uses :one SET expires_at = :ttl",
+            ConditionExpression="(attribute_not_exists(ads_shown) OR ads_shown < :max_ads) "
+            "AND (attribute_not_exists(#uses) OR #uses < :max_uses)",
+            ExpressionAttributeNames={"#uses": f"{USES_PREFIX}{creative_id}"},
+            ExpressionAttributeValues={
+                ":one": {"N": "1"},
+                ":ttl": {"N": str(expires_at)},
+                ":max_ads": {"N": str(max_ads)},
+                ":max_uses": {"N": str(max_uses)},
+            },
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True
