@@ -361,6 +361,18 @@ def test_exhaustion_yields_to_a_budget_raised_meanwhile(running, at):
     assert campaign_item(running)["status"] == "active"
 
 
+def test_exhaustion_yields_to_a_bid_lowered_meanwhile(api, tenant_key, running, at):
+    # Given 200 millicents of budget left: not one impression at the 250-cent bid the job (or billing) read
+    set_ledger(running, spent_millicents=500_000_000 - 200)
+    # But the advertiser lowers the bid to 100 cents before the exhaust is written
+    assert api.patch(f"/api/ads/campaigns/{running}", key=tenant_key, json={"cpm_bid_cents": 100}).status == 200
+    # Then the exhaust priced at the old bid changes nothing, for the budget and for the balance, and it serves on
+    assert campaigns_repository.exhaust_if_out_of_budget(running, 500_000_000, 250, clock.now_iso()) is False
+    assert campaigns_repository.exhaust_if_balance_low(running, "tenant-a", 10**9, clock.now_iso()) is False
+    assert campaign_item(running)["status"] == "active"
+    assert running in serving_ids()
+
+
 def test_an_advertiser_without_balance_for_one_impression_is_exhausted(running, at):
     aws.campaigns_table().update_item(
         Key=advertiser_key("tenant-a"),

@@ -158,9 +158,8 @@ def _refusal_detail(charge: ImpressionCharge, campaign: BillingCampaignView, fre
 
 
 def _one_impression_at_the_bid(campaign: BillingCampaignView) -> int:
-    """What the next impression would cost. A refused charge stops the campaign serving only when the budget left or
-    the balance cannot pay this (the pacing job's rule and conditional writes, so a budget raised or a deposit made
-    meanwhile wins): a token's price can be higher than the bid, which was lowered after /match."""
+    """What the next impression would cost. A token's price can be higher (the bid was lowered after /match): a
+    budget that still pays this refuses only the token's impression, and the campaign keeps serving."""
     return impression_charge_millicents(campaign.cpm_bid_cents)
 
 
@@ -232,17 +231,17 @@ def record_impression(
             if refusal.reason == "inactive":
                 raise ConflictError(NOT_ACTIVE) from None
             if refusal.reason == "balance":
-                price = _one_impression_at_the_bid(campaign)
-                campaigns_repository.exhaust_if_balance_low(campaign.id, campaign.tenant_id, price, clock.now_iso())
+                campaigns_repository.exhaust_if_balance_low(
+                    campaign.id, campaign.tenant_id, campaign.cpm_bid_cents, clock.now_iso()
+                )
                 raise ConflictError(BALANCE_TOO_LOW) from None
             fresh = _load_campaign(request.campaign_id).ledger
             detail = _refusal_detail(charge, campaign, fresh)
             if detail is None:
                 continue
             if detail == BUDGET_EXHAUSTED:
-                price = _one_impression_at_the_bid(campaign)
                 campaigns_repository.exhaust_if_out_of_budget(
-                    campaign.id, fresh.budget_millicents, price, clock.now_iso()
+                    campaign.id, fresh.budget_millicents, campaign.cpm_bid_cents, clock.now_iso()
                 )
             raise ConflictError(detail) from None
         return ImpressionOutput(

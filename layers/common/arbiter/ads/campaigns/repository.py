@@ -25,6 +25,7 @@ from arbiter.ads.serving import invalidation
 from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
 from arbiter.dynamo.expressions import UpdateExpression
 from arbiter.errors import ConflictError
+from arbiter.money import impression_charge_millicents
 from arbiter.settings import get_settings
 
 CAMPAIGN_SK = "CAMPAIGN"
@@ -461,7 +462,7 @@ def delete_creative(campaign_id: str, tenant_id: str, creative_id: str) -> None:
 # ---- exhaustion: the pacing job and billing ------------------------------------------------------------------
 
 
-def _exhaust(campaign_id: str, now_iso: str, check: dict) -> bool:
+def _exhaust(campaign_id: str, cpm_bid_cents: int, now_iso: str, check: dict) -> bool:
     table = get_settings().campaigns_table
     items = [
         {
@@ -469,11 +470,14 @@ def _exhaust(campaign_id: str, now_iso: str, check: dict) -> bool:
                 "TableName": table,
                 "Key": {name: {"S": value} for name, value in campaign_key(campaign_id).items()},
                 "UpdateExpression": "SET #status = :exhausted, updated_at = :now REMOVE GSI2PK, GSI2SK",
-                "ConditionExpression": "#status = :active",
+                # Still active, and still at the bid the caller priced one impression with (a bid lowered
+                # meanwhile may make the budget or balance enough again).
+                "ConditionExpression": "#status = :active AND cpm_bid_cents = :bid",
                 "ExpressionAttributeNames": {"#status": "status"},
                 "ExpressionAttributeValues": {
                     ":exhausted": {"S": CampaignStatus.EXHAUSTED.value},
                     ":active": {"S": CampaignStatus.ACTIVE.value},
+                    ":bid": {"N": str(cpm_bid_cents)},
                     ":now": {"S": now_iso},
                 },
             }
@@ -490,28 +494,30 @@ def _exhaust(campaign_id: str, now_iso: str, check: dict) -> bool:
     return True
 
 
-def exhaust_if_out_of_budget(campaign_id: str, budget: int, price: int, now_iso: str) -> bool:
-    """Exhausted while the ledger still cannot pay one impression at `price` (the campaign's bid): its budget is
-    still the one the caller read and spent > budget - price (conditions cannot do arithmetic, so the caller
-    passes the limit), checked in the same transaction, so a budget raised meanwhile wins. Used by the pacing job
-    and by billing. Returns whether this call changed it."""
+def exhaust_if_out_of_budget(campaign_id: str, budget: int, cpm_bid_cents: int, now_iso: str) -> bool:
+    """Exhausted while the ledger still cannot pay one impression at the campaign's bid: its budget is still the
+    one the caller read and spent > budget - price (conditions cannot do arithmetic, so the limit is computed
+    here), and the bid is still `cpm_bid_cents`, checked in the same transaction, so a budget raised or a bid
+    lowered meanwhile wins. Used by the pacing job and by billing. Returns whether this call changed it."""
+    price = impression_charge_millicents(cpm_bid_cents)
     key = ledger_key(campaign_id)
     check = {
         "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
         "ConditionExpression": "budget_millicents = :budget AND spent_millicents > :limit",
         "ExpressionAttributeValues": {":budget": {"N": str(budget)}, ":limit": {"N": str(budget - price)}},
     }
-    return _exhaust(campaign_id, now_iso, check)
+    return _exhaust(campaign_id, cpm_bid_cents, now_iso, check)
 
 
-def exhaust_if_balance_low(campaign_id: str, advertiser_tenant_id: str, price: int, now_iso: str) -> bool:
-    """Exhausted while the advertiser's balance cannot pay one impression at `price` (the campaign's bid), checked
-    in the same transaction, so a deposit made meanwhile wins. Used by the pacing job (without it, a campaign
-    /match never serves would stay active forever) and by billing."""
+def exhaust_if_balance_low(campaign_id: str, advertiser_tenant_id: str, cpm_bid_cents: int, now_iso: str) -> bool:
+    """Exhausted while the advertiser's balance cannot pay one impression at the campaign's bid (still
+    `cpm_bid_cents`), checked in the same transaction, so a deposit made or a bid lowered meanwhile wins. Used by
+    the pacing job (without it, a campaign /match never serves would stay active forever) and by billing."""
+    price = impression_charge_millicents(cpm_bid_cents)
     key = advertiser_key(advertiser_tenant_id)
     check = {
         "Key": {"PK": {"S": key["PK"]}, "SK": {"S": key["SK"]}},
         "ConditionExpression": "balance_millicents < :price",
         "ExpressionAttributeValues": {":price": {"N": str(price)}},
     }
-    return _exhaust(campaign_id, now_iso, check)
+    return _exhaust(campaign_id, cpm_bid_cents, now_iso, check)

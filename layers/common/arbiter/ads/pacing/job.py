@@ -64,11 +64,11 @@ def pace_campaign(
             report.completed.append(campaign_id)
         return
     if calc.is_out_of_budget(state):
-        if exhaust_if_out_of_budget(campaign_id, state.budget_millicents, state.impression_price, now_iso):
+        if exhaust_if_out_of_budget(campaign_id, state.budget_millicents, state.cpm_bid_cents, now_iso):
             report.exhausted.append(campaign_id)
         return
     if balance is not None and balance < state.impression_price:
-        if exhaust_if_balance_low(campaign_id, advertiser_tenant_id, state.impression_price, now_iso):
+        if exhaust_if_balance_low(campaign_id, advertiser_tenant_id, state.cpm_bid_cents, now_iso):
             report.exhausted.append(campaign_id)
         return
     if state.spend_day is None or state.spend_day < today:
