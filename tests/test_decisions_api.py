@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 
 import pytest
+from botocore.exceptions import ClientError
 
-from arbiter import clock, ratelimit
+from arbiter import aws, clock, ratelimit
 from arbiter.decisions import cache
 from arbiter.decisions import repository as decisions_repository
 from arbiter.decisions import respond as respond_logic
@@ -364,6 +365,38 @@ def test_an_expired_offer_or_one_without_creatives_is_not_served_and_debug_says_
         old["id"]: "offer_state: offer expired at 2020-01-01T00:00:00Z",
         empty["id"]: "offer has no creatives",
     }
+
+
+def test_a_respond_colliding_with_another_on_the_offers_statistics_is_retried(api, tenant_key, monkeypatch):
+    # Given a decision, and DynamoDB cancelling the first respond transaction for a concurrent one on the same
+    # offer's statistics (TransactionConflict)
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    interaction = post(api, tenant_key, "/api/v1/recommend", SEED_BODY).json()["interactionId"]
+    client = aws.dynamodb_client()
+    real_transact = client.transact_write_items
+    attempts = []
+
+    def busy_once(**kwargs):
+        attempts.append(kwargs)
+        if len(attempts) == 1:
+            error = {
+                "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
+                "CancellationReasons": [{"Code": "None"}, {"Code": "None"}, {"Code": "TransactionConflict"}],
+            }
+            raise ClientError(error, "TransactWriteItems")
+        return real_transact(**kwargs)
+
+    monkeypatch.setattr(respond_logic, "CONTENTION_BACKOFF_SECONDS", 0)
+    monkeypatch.setattr(decisions_repository.aws, "dynamodb_client", lambda: client)
+    monkeypatch.setattr(client, "transact_write_items", busy_once)
+    # When the customer's click is reported
+    body = {"interactionId": interaction, "offerId": offer["id"], "outcome": "click"}
+    response = post(api, tenant_key, "/api/v1/respond", body)
+    # Then it is recorded on the second attempt (it answered 500), once
+    assert response.status == 200, response.body
+    assert response.json()["recorded"] is True
+    assert len(attempts) == 2
+    assert post(api, tenant_key, "/api/v1/respond", body).json()["recorded"] is False
 
 
 def test_an_outcome_is_timed_within_the_decision_and_now_whatever_the_clients_clock(api, tenant_key):

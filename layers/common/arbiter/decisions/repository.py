@@ -262,6 +262,10 @@ class HistoryChanged(Exception):
     """Another writer updated the customer's contact history since it was read."""
 
 
+class OutcomeContended(Exception):
+    """Another transaction was writing one of the items (e.g. the offer's statistics) at that instant."""
+
+
 class PositiveAlreadyCounted(Exception):
     """An earlier positive outcome (click, accept, convert) of this showing already counted it as a positive."""
 
@@ -329,6 +333,8 @@ def record_outcome(
             raise HistoryChanged from error
         if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
             raise PositiveAlreadyCounted from error
+        if "TransactionConflict" in reasons:
+            raise OutcomeContended from error
         raise
 
 

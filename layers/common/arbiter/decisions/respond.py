@@ -1,5 +1,8 @@
 """/api/v1/respond: record an outcome of a decision once, in the contact history and the model statistics."""
 
+import random
+import time
+
 from arbiter import clock
 from arbiter.auth.models import Principal
 from arbiter.decisions import repository
@@ -12,7 +15,8 @@ from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFo
 # for that customer would fail).
 HISTORY_MAX_BYTES = 300_000
 HISTORY_MAX_AGE_SECONDS = 90 * 86_400
-RETRIES = 3
+RETRIES = 5  # history changed, a positive already counted, or statistics contended: each costs one
+CONTENTION_BACKOFF_SECONDS = 0.02
 
 
 def respond(principal: Principal, request: RespondInput) -> RespondOutput:
@@ -82,6 +86,10 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 timestamp=first["timestamp"],
             )
         except repository.HistoryChanged:
+            continue
+        except repository.OutcomeContended:
+            # Concurrent responds for one offer share its statistics item: back off and try again.
+            time.sleep(random.uniform(0, CONTENTION_BACKOFF_SECONDS))
             continue
         return RespondOutput(
             interaction_id=request.interaction_id,
