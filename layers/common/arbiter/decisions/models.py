@@ -262,7 +262,7 @@ class Outcome(StrEnum):
 
 POSITIVE_OUTCOMES = frozenset({Outcome.CLICK, Outcome.ACCEPT, Outcome.CONVERT})
 MAX_WINDOW_SECONDS = 90 * 86400  # contact history keeps 90 days
-# ... and its newest 500 events (respond.HISTORY_MAX_EVENTS): a cap counting more could never be reached.
+# ... and its newest 500 events (respond trims it to these): a cap counting more could never be reached.
 HISTORY_MAX_EVENTS = 500
 
 

@@ -26,7 +26,7 @@ from arbiter.ads.campaigns.models import (
     UpdateCampaignInput,
 )
 from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
-from arbiter.ads.pacing.calculations import PacingState, is_out_of_budget
+from arbiter.ads.pacing.calculations import budget_cannot_pay_one_impression
 from arbiter.auth.models import Principal
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.money import cents_to_millicents, impression_charge_millicents, millicents_to_cents
@@ -213,7 +213,7 @@ def update_campaign(principal: Principal, campaign_id: str, request: UpdateCampa
 
 def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
     """Refuses what could never serve: no creative, or a budget left that cannot pay one impression (the pacing
-    job's is_out_of_budget). A campaign past its end_date still activates, as the seed's own example campaign
+    job's rule). A campaign past its end_date still activates, as the seed's own example campaign
     (ending 2026-08-31) does when run as written; /match and billing never serve it and the job completes it."""
     if campaign.status is CampaignStatus.ACTIVE:
         raise ConflictError("Campaign is already active")
@@ -221,11 +221,11 @@ def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
         raise ConflictError(COMPLETED_DETAIL)
     if not campaign.creatives:
         raise BusinessRuleError("Campaign needs at least one creative before it can be activated")
-    serving = PacingState.from_items(campaign.model_dump(), ledger.model_dump())
-    if is_out_of_budget(serving):
+    if budget_cannot_pay_one_impression(ledger.budget_millicents, ledger.spent_millicents, campaign.cpm_bid_cents):
+        price = impression_charge_millicents(campaign.cpm_bid_cents)
         raise BusinessRuleError(
             f"Campaign budget left cannot pay one impression at cpm_bid_cents {campaign.cpm_bid_cents} "
-            f"({millicents_to_cents(serving.impression_price)} cents); raise budget_cents before activating"
+            f"({millicents_to_cents(price)} cents); raise budget_cents before activating"
         )
 
 

@@ -167,7 +167,12 @@ def is_past_end(state: PacingState, now: datetime) -> bool:
 
 def is_out_of_budget(state: PacingState) -> bool:
     """The remaining budget cannot pay for one more impression."""
-    return state.remaining_budget < state.impression_price
+    return budget_cannot_pay_one_impression(state.budget_millicents, state.spent_millicents, state.cpm_bid_cents)
+
+
+def budget_cannot_pay_one_impression(budget_millicents: int, spent_millicents: int, cpm_bid_cents: int) -> bool:
+    """The rule itself, on the ledger's figures: the pacing job exhausts such a campaign, activation refuses it."""
+    return max(0, budget_millicents - spent_millicents) < impression_charge_millicents(cpm_bid_cents)
 
 
 def days_left(state: PacingState, now: datetime) -> int | None:
