@@ -54,6 +54,7 @@ def test_invalid_affinities_are_refused(api, tenant_key):
         response = api.post(path, key=tenant_key, json=body)
         assert response.status == 422, (body, response.body)
     assert api.post(path, key=tenant_key, json={"affinity_type": "mood"}).status == 400
+    assert api.post(path, key=tenant_key, json={**GOLDEN_HOUR, "weight": "1.5"}).status == 400  # not coerced
     assert api.get(path, key=tenant_key).json() == []
 
 

@@ -297,6 +297,50 @@ def test_error_codes(api, tenant_key, other_tenant_key):
     assert bad_outcome.status == 422
 
 
+OFFER_BODY = {"name": "A", "creatives": [creative("a")]}
+RULE_BODY = {"name": "r", "type": "attribute", "condition": {"field": "score", "operator": "range", "min": 1}}
+POLICY_BODY = {"name": "p", "type": "frequency_cap", "maxCount": 3, "windowSeconds": 60}
+GUARDRAIL_BODY = {"name": "g", "type": "min_score", "minScore": 0.5}
+FLOW_BODY = {"key": "f", "name": "F", "experiment": {"challenger": {}, "challengerShare": 0.5}}
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/recommend", {**SEED_BODY, "limit": "3"}),
+        ("/api/v1/recommend", {**SEED_BODY, "limit": 3.0}),
+        ("/api/v1/recommend", {**SEED_BODY, "debug": "yes"}),
+        ("/api/v1/recommend", {**SEED_BODY, "deduplicate": 1}),
+        ("/api/v1/recommend", {**SEED_BODY, "placements": [{"placementId": "hero", "limit": "2"}]}),
+        ("/api/v1/offers", {**OFFER_BODY, "priority": "50"}),
+        ("/api/v1/offers", {**OFFER_BODY, "weight": True}),
+        ("/api/v1/offers", {**OFFER_BODY, "value": "9.99"}),
+        ("/api/v1/offers", {**OFFER_BODY, "creatives": [creative("a", weight="100")]}),
+        ("/api/v1/qualification-rules", {**RULE_BODY, "condition": {**RULE_BODY["condition"], "min": "1"}}),
+        ("/api/v1/qualification-rules", {**RULE_BODY, "enabled": "false"}),
+        ("/api/v1/contact-policies", {**POLICY_BODY, "maxCount": "3"}),
+        ("/api/v1/contact-policies", {**POLICY_BODY, "windowSeconds": 60.0}),
+        ("/api/v1/contact-policies", {**POLICY_BODY, "enabled": 0}),
+        ("/api/v1/guardrails", {**GUARDRAIL_BODY, "minScore": "0.5"}),
+        ("/api/v1/decision-flows", {**FLOW_BODY, "isDefault": "true"}),
+        ("/api/v1/decision-flows", {**FLOW_BODY, "experiment": {"challenger": {}, "challengerShare": "0.5"}}),
+        ("/api/v1/decision-flows", {**FLOW_BODY, "champion": {"priorPositives": True}}),
+        ("/api/v1/decision-flows", {**FLOW_BODY, "routing": {"priority": "1"}}),
+    ],
+)
+def test_a_value_of_the_wrong_json_type_is_400_not_coerced(api, tenant_key, path, body):
+    # Given a body whose number or boolean is sent as another JSON type ("3", 3.0 for an integer, "yes", 1)
+    response = post(api, tenant_key, path, body)
+    # Then it is refused as malformed (a wrong type is 400 across the APIs, an out-of-range value 422), with the
+    # field named, rather than read as the value it might mean
+    assert response.status == 400, response.body
+    assert "Input should be a valid" in response.json()["detail"]
+    # And nothing was created
+    if path != "/api/v1/recommend":
+        listed = api.get(path, key=tenant_key, headers=headers()).json()
+        assert listed["count"] == 0
+
+
 def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "category": "X"}).json()
     path = f"/api/v1/offers/{offer['id']}"

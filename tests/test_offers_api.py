@@ -349,6 +349,28 @@ def test_max_results_out_of_range_is_422(api, tenant_key, max_results):
 
 
 @pytest.mark.parametrize(
+    ("path", "change"),
+    [
+        ("/v2/recommend", {"max_results": "3"}),
+        ("/v2/recommend", {"max_results": True}),
+        ("/v2/recommend", {"max_results": 3.0}),
+        (OFFERS_PATH, {"eligibility": {"min_level": "20"}}),
+        (OFFERS_PATH, {"eligibility": {"max_level": 20.0}}),
+        (OFFERS_PATH, {"limits": {"max_purchases": True}}),
+    ],
+)
+def test_an_integer_sent_as_another_json_type_is_400_not_coerced(api, tenant_key, path, change):
+    body = {**SEED_RECOMMEND, **change} if path == "/v2/recommend" else {**SEED_OFFERS[1], **change}
+    if path == "/v2/recommend":
+        create_seed_offers(api, tenant_key)
+    # When a field the schema types as integer comes as a string, a boolean or a float
+    response = post(api, tenant_key, path, body)
+    # Then it is refused as malformed with the field named (not read as the number it might mean)
+    assert response.status == 400, response.body
+    assert "Input should be a valid integer" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
     "change",
     [
         {"inventory_gaps": [f"item_{n}" for n in range(51)]},

@@ -107,6 +107,16 @@ def test_geo_target_fields_are_validated_per_type(api, tenant_key):
     for body in invalid:
         response = api.post(path, key=tenant_key, json=body)
         assert response.status == 422, (body, response.body)
+    # A value of the wrong JSON type is malformed (400), not read as what it might mean: "false" is not false
+    wrong_type = [
+        {**US, "include": "false"},
+        {**US, "include": 0},
+        {**SAN_FRANCISCO, "lat": "37.7749"},
+        {**SAN_FRANCISCO, "radius_km": True},
+    ]
+    for body in wrong_type:
+        response = api.post(path, key=tenant_key, json=body)
+        assert response.status == 400, (body, response.body)
     assert campaign_item(campaign["id"])["geo_targets"] == {}
 
 

@@ -17,7 +17,7 @@ MAX_PLACEMENTS = 10
 
 class PlacementRequest(CamelModel):
     placement_id: Tag
-    limit: int = Field(default=5, ge=1, le=MAX_LIMIT)
+    limit: int = Field(default=5, ge=1, le=MAX_LIMIT, strict=True)
 
 
 def _session_id(value: str | None) -> str | None:
@@ -38,7 +38,7 @@ class RecommendRequest(CamelModel):
     channel: Tag | None = None
     channel_id: IdRef | None = None
     placement: Tag | None = None
-    limit: int = Field(default=5, ge=1, le=MAX_LIMIT)
+    limit: int = Field(default=5, ge=1, le=MAX_LIMIT, strict=True)
     session_id: Annotated[str | None, AfterValidator(_session_id)] = Field(
         default=None, json_schema_extra={"maxLength": 64, "pattern": SESSION_ID.pattern}
     )
@@ -48,11 +48,11 @@ class RecommendRequest(CamelModel):
     locale: str | None = Field(default=None, max_length=35)
     currency: str | None = Field(default=None, max_length=10)
     placements: list[PlacementRequest] | None = Field(default=None, min_length=1, max_length=MAX_PLACEMENTS)
-    deduplicate: bool = False
+    deduplicate: bool = Field(default=False, strict=True)
     exclude_offers: list[IdRef] = Field(default_factory=list, max_length=LIST_MAX)
     exclude_creatives: list[IdRef] = Field(default_factory=list, max_length=LIST_MAX)
     decision_flow_key: str | None = Field(default=None, min_length=1, max_length=ID_MAX)
-    debug: bool = False
+    debug: bool = Field(default=False, strict=True)
 
     @field_validator("placements")
     @classmethod
@@ -165,7 +165,7 @@ class RespondInput(CamelModel):
     offer_id: IdRef
     creative_id: IdRef | None = Field(default=None, description="default: the creative the decision returned")
     outcome: Outcome
-    value: float = Field(default=0, ge=0, le=1e9, description="e.g. revenue of a conversion")
+    value: float = Field(default=0, ge=0, le=1e9, strict=True, description="e.g. revenue of a conversion")
     timestamp: str | None = Field(default=None, max_length=40, description="ISO 8601; default now")
 
 

@@ -68,7 +68,7 @@ class CreativeInput(CamelModel):
     content: JsonMap = Field(default_factory=dict, description="subject, body, imageUrl, ...")
     personalization: JsonMap = Field(default_factory=dict, description="template fields, e.g. {{customer_name}}")
     constraints: JsonMap = Field(default_factory=dict)
-    weight: int = Field(default=100, ge=0, le=100, description="0-100; multiplies the offer's score")
+    weight: int = Field(default=100, ge=0, le=100, strict=True, description="0-100; multiplies the offer's score")
     ab_test_variant: str | None = Field(default=None, max_length=TAG_MAX)
     locale: str | None = Field(default=None, max_length=35, description="served only to requests of this locale")
 
@@ -95,9 +95,11 @@ class OfferInput(CamelModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     category: Tag | None = None
     sub_category: Tag | None = None
-    priority: int = Field(default=50, ge=0, le=100, description="0-100")
-    weight: int = Field(default=100, ge=0, le=100, description="0-100")
-    value: float = Field(default=0, ge=0, le=1e9, description="price or margin, used by value-aware guardrails")
+    priority: int = Field(default=50, ge=0, le=100, strict=True, description="0-100")
+    weight: int = Field(default=100, ge=0, le=100, strict=True, description="0-100")
+    value: float = Field(
+        default=0, ge=0, le=1e9, strict=True, description="price or margin, used by value-aware guardrails"
+    )
     propensity_key: Tag | None = Field(
         default=None, description="key of attributes.propensityScores that gives this offer's fit (default: offer id)"
     )
@@ -197,8 +199,8 @@ class Condition(CamelModel):
     values: list[Annotated[Scalar, Field(union_mode="left_to_right")]] = Field(
         default_factory=list, max_length=LIST_MAX
     )
-    min: float | None = None
-    max: float | None = None
+    min: float | None = Field(default=None, strict=True)
+    max: float | None = Field(default=None, strict=True)
 
     @model_validator(mode="after")
     def _operands(self) -> "Condition":
@@ -219,7 +221,7 @@ class QualificationRuleInput(CamelModel):
     segments: list[Tag] = Field(default_factory=list, max_length=LIST_MAX, description="segment_* rules")
     condition: Condition | None = Field(default=None, description="attribute and context rules")
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
 
     @model_validator(mode="after")
     def _shape(self) -> "QualificationRuleInput":
@@ -274,13 +276,13 @@ class ContactPolicyInput(CamelModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     type: PolicyType
     scope: PolicyScope = PolicyScope.OFFER
-    max_count: int | None = Field(default=None, ge=1, le=HISTORY_MAX_EVENTS)
-    window_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS)
-    duration_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS)
+    max_count: int | None = Field(default=None, ge=1, le=HISTORY_MAX_EVENTS, strict=True)
+    window_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS, strict=True)
+    duration_seconds: int | None = Field(default=None, ge=1, le=MAX_WINDOW_SECONDS, strict=True)
     counted_outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.IMPRESSION], min_length=1, max_length=5)
     trigger_outcomes: list[Outcome] = Field(default_factory=lambda: [Outcome.DISMISS], min_length=1, max_length=5)
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
-    enabled: bool = True
+    enabled: bool = Field(default=True, strict=True)
 
     @model_validator(mode="after")
     def _shape(self) -> "ContactPolicyInput":
@@ -316,10 +318,10 @@ class GuardrailInput(CamelModel):
     name: str = Field(min_length=1, max_length=NAME_MAX)
     type: GuardrailType
     category: Tag | None = None
-    max_count: int | None = Field(default=None, ge=1, le=50)
-    min_score: float | None = Field(default=None, ge=0, le=1e6)
-    max_share: float | None = Field(default=None, gt=0, le=1)
-    enabled: bool = True
+    max_count: int | None = Field(default=None, ge=1, le=50, strict=True)
+    min_score: float | None = Field(default=None, ge=0, le=1e6, strict=True)
+    max_share: float | None = Field(default=None, gt=0, le=1, strict=True)
+    enabled: bool = Field(default=True, strict=True)
 
     @model_validator(mode="after")
     def _shape(self) -> "GuardrailInput":
@@ -353,7 +355,7 @@ class ScorecardEntry(CamelModel):
 
     name: str = Field(min_length=1, max_length=NAME_MAX)
     condition: Condition
-    points: float = Field(ge=-1000, le=1000)
+    points: float = Field(ge=-1000, le=1000, strict=True)
     applies_to: AppliesTo = Field(default_factory=AppliesTo)
 
 
@@ -361,16 +363,16 @@ class Strategy(CamelModel):
     scoring_method: ScoringMethod = ScoringMethod.PRIORITY_WEIGHTED
     scorecard: list[ScorecardEntry] = Field(default_factory=list, max_length=LIST_MAX)
     # Prior of the learned model: an offer without outcomes scores priorPositives / (priorPositives + priorNegatives).
-    prior_positives: float = Field(default=1, gt=0, le=1000)
-    prior_negatives: float = Field(default=9, gt=0, le=1000)
+    prior_positives: float = Field(default=1, gt=0, le=1000, strict=True)
+    prior_negatives: float = Field(default=9, gt=0, le=1000, strict=True)
 
 
 class Experiment(CamelModel):
     """Customers split by a hash of (flow key, customerId): [0, holdout) holdout (no offers), then challenger."""
 
     challenger: Strategy
-    challenger_share: float = Field(ge=0, le=1)
-    holdout_share: float = Field(default=0, ge=0, le=0.5)
+    challenger_share: float = Field(ge=0, le=1, strict=True)
+    holdout_share: float = Field(default=0, ge=0, le=0.5, strict=True)
 
     @model_validator(mode="after")
     def _shares(self) -> "Experiment":
@@ -385,7 +387,7 @@ class FlowRouting(CamelModel):
     channels: list[Tag] = Field(default_factory=list, max_length=LIST_MAX)
     placements: list[Tag] = Field(default_factory=list, max_length=LIST_MAX)
     segments: list[Tag] = Field(default_factory=list, max_length=LIST_MAX, description="any one of them")
-    priority: int = Field(default=0, ge=0, le=1000)
+    priority: int = Field(default=0, ge=0, le=1000, strict=True)
 
 
 class FlowOutput_(StrEnum):
@@ -402,7 +404,7 @@ class DecisionFlowInput(CamelModel):
     champion: Strategy = Field(default_factory=Strategy)
     experiment: Experiment | None = None
     routing: FlowRouting | None = None
-    is_default: bool = Field(default=False, description="used when no routing rule matches")
+    is_default: bool = Field(default=False, strict=True, description="used when no routing rule matches")
     output: FlowOutput_ = Field(default=FlowOutput_.FLAT, description="grouped: V2 response grouped by placement")
 
 

@@ -87,8 +87,12 @@ class EligibilityInput(InputModel):
         max_length=MAX_SEGMENTS,
         description="session_context.segment must be one of these (case-insensitive); empty = every segment",
     )
-    min_level: int | None = Field(default=None, ge=0, le=MAX_LEVEL, description="session_context.level >= this")
-    max_level: int | None = Field(default=None, ge=0, le=MAX_LEVEL, description="session_context.level <= this")
+    min_level: int | None = Field(
+        default=None, ge=0, le=MAX_LEVEL, strict=True, description="session_context.level >= this"
+    )
+    max_level: int | None = Field(
+        default=None, ge=0, le=MAX_LEVEL, strict=True, description="session_context.level <= this"
+    )
 
     @model_validator(mode="after")
     def _level_range(self) -> "EligibilityInput":
@@ -99,10 +103,18 @@ class EligibilityInput(InputModel):
 
 class PlayerLimitsInput(InputModel):
     max_purchases: int | None = Field(
-        default=None, ge=1, le=MAX_LIMIT_COUNT, description="conversions per player, ever (e.g. 1 for a starter pack)"
+        default=None,
+        ge=1,
+        le=MAX_LIMIT_COUNT,
+        strict=True,
+        description="conversions per player, ever (e.g. 1 for a starter pack)",
     )
     max_impressions_per_day: int | None = Field(
-        default=None, ge=1, le=MAX_LIMIT_COUNT, description="recommendations of this offer per player per 24 h"
+        default=None,
+        ge=1,
+        le=MAX_LIMIT_COUNT,
+        strict=True,
+        description="recommendations of this offer per player per 24 h",
     )
 
 
@@ -244,7 +256,7 @@ class RecommendInput(InputModel):
     inventory_gaps: list[Tag] = Field(
         default_factory=list, max_length=MAX_INVENTORY_GAPS, description="items or categories the player is missing"
     )
-    max_results: int = Field(default=5, ge=1, le=MAX_RESULTS, description="1-50, default 5")
+    max_results: int = Field(default=5, ge=1, le=MAX_RESULTS, strict=True, description="1-50, default 5")
 
 
 class RecommendedOffer(BaseModel):

@@ -27,7 +27,7 @@ class AffinityType(StrEnum):
 class AffinityInput(InputModel):
     affinity_type: AffinityType
     affinity_value: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-    weight: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False)
+    weight: float = Field(default=1.0, ge=MIN_WEIGHT, le=MAX_WEIGHT, allow_inf_nan=False, strict=True)
 
 
 class BulkAffinitiesInput(InputModel):

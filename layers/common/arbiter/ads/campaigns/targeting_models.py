@@ -64,13 +64,13 @@ class CreateGeoTargetInput(InputModel):
     state_code: StateCode | None = None
     city_name: CityName | None = None
     lat: Annotated[float | None, AfterValidator(_to_coordinate_precision)] = Field(
-        default=None, ge=-90, le=90, allow_inf_nan=False
+        default=None, ge=-90, le=90, allow_inf_nan=False, strict=True
     )
     lng: Annotated[float | None, AfterValidator(_to_coordinate_precision)] = Field(
-        default=None, ge=-180, le=180, allow_inf_nan=False
+        default=None, ge=-180, le=180, allow_inf_nan=False, strict=True
     )
-    radius_km: float | None = Field(default=None, ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM, allow_inf_nan=False)
-    include: bool = True
+    radius_km: float | None = Field(default=None, ge=MIN_RADIUS_KM, le=MAX_RADIUS_KM, allow_inf_nan=False, strict=True)
+    include: bool = Field(default=True, strict=True)
 
     @model_validator(mode="after")
     def _fields_match_target_type(self) -> "CreateGeoTargetInput":
