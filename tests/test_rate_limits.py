@@ -104,6 +104,24 @@ def test_errors_of_a_limited_route_carry_the_headers_too(api, tenant_key, now):
     assert malformed.headers["x-ratelimit-remaining"] == "98"
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "limit"),
+    [("POST", "/v2/recommend", "1000"), ("POST", "/v1/feedback", "1000"), ("GET", "/v2/games/g1/offers", "100")],
+)
+def test_offers_requests_are_counted_against_their_x_api_key_whatever_else_they_send(
+    api, tenant_key, now, method, path, limit
+):
+    # Given an Offers request authenticated by X-API-Key that also carries a Bearer header with no valid key
+    sent = {"X-API-Key": tenant_key, "Authorization": "Bearer ak_not_a_key"}
+    first = api.request(method, path, headers=sent, json={})
+    second = api.request(method, path, headers=sent, json={})
+    # Then both are counted against the X-API-Key the route authenticated (the Bearer header does not dodge it)
+    assert first.status != 401, first.body
+    assert first.headers["x-ratelimit-limit"] == limit
+    assert int(first.headers["x-ratelimit-remaining"]) == int(limit) - 1
+    assert int(second.headers["x-ratelimit-remaining"]) == int(limit) - 2
+
+
 def test_unlimited_routes_carry_no_headers(api, now):
     response = api.get("/health")
     assert response.status == 200
@@ -209,7 +227,7 @@ def test_decisions_class_counts_per_tenant(dynamodb, now):
         decision = ratelimit.decide(RateLimitClass.DECISIONS, {"authorization": f"Bearer {(first, second)[n % 2]}"})
         assert decision.allowed
     assert not ratelimit.decide(RateLimitClass.DECISIONS, {"authorization": f"Bearer {second}"}).allowed
-    assert ratelimit.decide(RateLimitClass.DECISIONS, {"x-api-key": other}).allowed
+    assert ratelimit.decide(RateLimitClass.DECISIONS, {"authorization": f"Bearer {other}"}).allowed
 
 
 def test_counter_outage_fails_open_but_still_limits_locally(dynamodb, tenant_key, now):

@@ -25,6 +25,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, ValidationError
 
 from arbiter import errors, json_body, ratelimit
+from arbiter.auth.credentials import Credential
 from arbiter.dynamo import is_item_too_large
 from arbiter.observability import logger, metrics, tracer
 from arbiter.ratelimit import RateLimitClass
@@ -223,14 +224,14 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     return app
 
 
-def _rate_limited(rate_limit: RateLimitClass, event: dict, answer: Callable[[], dict]) -> dict:
+def _rate_limited(rate_limit: RateLimitClass, credential: Credential, event: dict, answer: Callable[[], dict]) -> dict:
     """Count the request, refuse it with 429 past the limit, and put the X-RateLimit-* headers on any answer.
 
     This wraps the whole resolver rather than being a Powertools middleware: request validation runs
     before user middlewares and exception handlers answer outside them, so a middleware would neither count
     malformed requests nor label 400/401/404/422 answers.
     """
-    decision = ratelimit.decide(rate_limit, event.get("headers") or {})
+    decision = ratelimit.decide(rate_limit, event.get("headers") or {}, credential)
     if decision.allowed:
         result = answer()
     else:
@@ -241,10 +242,13 @@ def _rate_limited(rate_limit: RateLimitClass, event: dict, answer: Callable[[], 
     return result
 
 
-def lambda_handler_for(*routers: Router, rate_limit: RateLimitClass | None = None) -> Callable[[dict, Any], dict]:
+def lambda_handler_for(
+    *routers: Router, rate_limit: RateLimitClass | None = None, credential: Credential = Credential.BEARER
+) -> Callable[[dict, Any], dict]:
     """The Lambda entry point of an API function: Powertools decorators around one resolver.
 
     `rate_limit` names the function's class (seed 001 "Rate Limits"); None (health, docs) means unlimited.
+    `credential` is where its routes read the API key (the Offers API: X-API-Key), which the count follows.
     """
     app = create_resolver(*routers)
 
@@ -257,7 +261,7 @@ def lambda_handler_for(*routers: Router, rate_limit: RateLimitClass | None = Non
     def lambda_handler(event: dict, context: Any) -> dict:
         if rate_limit is None:
             return answer(event, context)
-        return _rate_limited(rate_limit, event, lambda: answer(event, context))
+        return _rate_limited(rate_limit, credential, event, lambda: answer(event, context))
 
     lambda_handler.app = app  # the OpenAPI builder and tests read the routes from here
     return lambda_handler

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Protocol
 
 from arbiter import aws, clock
+from arbiter.auth.credentials import Credential
 from arbiter.auth.keys import verify_key
 from arbiter.errors import RateLimitedError
 from arbiter.observability import logger
@@ -157,18 +158,6 @@ def _window_of(epoch: float) -> tuple[int, int, int]:
     return window, reset_epoch, max(1, math.ceil(reset_epoch - epoch))
 
 
-def _header(headers: dict[str, str], name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name), None)
-
-
-def presented_api_key(headers: dict[str, str]) -> str | None:
-    """The credential a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`."""
-    scheme, _, token = (_header(headers, "authorization") or "").partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return (_header(headers, "x-api-key") or "").strip() or None
-
-
 _limiter = RateLimiter()
 
 
@@ -183,13 +172,16 @@ def install_limiter(replacement: RateLimiter | None = None) -> RateLimiter:
     return _limiter
 
 
-def decide(rate_limit: RateLimitClass, headers: dict[str, str]) -> RateLimitDecision:
-    """Count a request of an API function against its caller's bucket; uncounted without a valid key."""
+def decide(
+    rate_limit: RateLimitClass, headers: dict[str, str], credential: Credential = Credential.BEARER
+) -> RateLimitDecision:
+    """Count a request of an API function against its caller's bucket; uncounted without a valid key. The key
+    is read where the function's routes read it (`credential`), so another header cannot dodge the count."""
     policy = rate_limit.value
     if not get_settings().rate_limits_enabled:
         return _limiter.idle(policy)
     try:
-        principal = verify_key(presented_api_key(headers))  # cached in memory when warm
+        principal = verify_key(credential.presented(headers))  # cached in memory when warm
     except Exception:
         # Missing, unknown or revoked key (or the key table is unreachable): the route itself answers.
         return _limiter.idle(policy)

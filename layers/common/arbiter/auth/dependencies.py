@@ -5,17 +5,10 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler import Request
 from aws_lambda_powertools.event_handler.depends import Depends
 
+from arbiter.auth.credentials import Credential
 from arbiter.auth.keys import verify_key
 from arbiter.auth.models import Principal, Scope
 from arbiter.errors import AuthenticationError, ForbiddenError
-
-
-def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization") or request.headers.get("Authorization") or ""
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def _require(principal: Principal, scope: Scope) -> Principal:
@@ -25,7 +18,7 @@ def _require(principal: Principal, scope: Scope) -> Principal:
 
 
 def bearer_principal(request: Request) -> Principal:
-    token = _bearer_token(request)
+    token = Credential.BEARER.presented(request.headers)
     if token is None:
         raise AuthenticationError("Missing or malformed Authorization header; expected 'Bearer <api key>'")
     return verify_key(token)
@@ -40,7 +33,7 @@ def developer_principal(request: Request) -> Principal:
 
 
 def offers_principal(request: Request) -> Principal:
-    api_key = request.headers.get("x-api-key") or request.headers.get("X-API-Key")
+    api_key = Credential.API_KEY_HEADER.presented(request.headers)
     if not api_key:
         raise AuthenticationError("Missing X-API-Key header")
     return _require(verify_key(api_key), Scope.OFFERS)
