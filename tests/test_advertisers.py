@@ -1,5 +1,8 @@
 """Advertiser registration, profile and deposits (seed 001, Advertiser Management)."""
 
+import pytest
+from botocore.exceptions import ClientError
+
 from arbiter import aws
 from arbiter.ads.advertisers.repository import MAX_BALANCE_MILLICENTS, advertiser_key
 
@@ -78,6 +81,47 @@ def test_deposit_must_be_a_positive_integer(api, tenant_key):
     assert fractional.status == 400
     assert fractional.json()["detail"] == "amount_cents: Input should be a valid integer"
     assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == 0
+
+
+BUSY_ERRORS = {
+    # An UpdateItem on an item a billing transaction is writing, and a deposit transaction cancelled for it
+    "update_item": {"Error": {"Code": "TransactionConflictException", "Message": "Transaction is ongoing"}},
+    "transact_write_items": {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("operation", "headers"), [("update_item", {}), ("transact_write_items", {"Idempotency-Key": "d1"})]
+)
+def test_a_deposit_refused_for_contention_is_503_and_its_retry_credits_once(
+    api, tenant_key, monkeypatch, operation, headers
+):
+    api.post("/api/ads/register", key=tenant_key, json=ACME)
+    client = aws.dynamodb_resource().meta.client
+    real = getattr(client, operation)
+    refused = []
+
+    def busy_once(**kwargs):
+        if not refused:
+            refused.append(kwargs)
+            raise ClientError(BUSY_ERRORS[operation], operation)
+        return real(**kwargs)
+
+    monkeypatch.setattr(client, operation, busy_once)
+    # When DynamoDB refuses the deposit's write because an impression is being billed on the same item
+    busy = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 500}, headers=headers)
+    # Then the advertiser is told to retry (not a 500), and nothing was credited
+    assert busy.status == 503, busy.body
+    assert busy.headers["retry-after"] == "1"
+    assert "retry" in busy.json()["detail"]
+    assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == 0
+    # And the retry credits the amount once
+    retry = api.post("/api/ads/deposit", key=tenant_key, json={"amount_cents": 500}, headers=headers)
+    assert retry.status == 200, retry.body
+    assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == 500
 
 
 def test_profile_before_registration_is_404(api, tenant_key):

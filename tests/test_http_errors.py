@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from arbiter import errors
 from arbiter.devstack.events import http_api_event
 from arbiter.devstack.functions import LambdaContext
-from arbiter.http import ITEM_TOO_LARGE, lambda_handler_for
+from arbiter.http import BUSY, ITEM_TOO_LARGE, lambda_handler_for
 
 router = Router()
 
@@ -71,6 +71,16 @@ _DYNAMODB_ERRORS = {
         ],
     },
     "throttled": {"Error": {"Code": "ProvisionedThroughputExceededException", "Message": "Rate exceeded"}},
+    "conflict": {"Error": {"Code": "TransactionConflictException", "Message": "Transaction is ongoing"}},
+    "conflict-in-transaction": {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+    },
+    "throttled-in-transaction": {
+        "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+        "CancellationReasons": [{"Code": "ThrottlingError"}, {"Code": "None"}],
+    },
+    "missing-table": {"Error": {"Code": "ResourceNotFoundException", "Message": "Requested resource not found"}},
 }
 
 
@@ -102,8 +112,16 @@ def test_a_write_past_dynamodbs_item_limit_is_413_not_500(kind):
     assert (code, body) == (413, {"detail": ITEM_TOO_LARGE})
 
 
+@pytest.mark.parametrize("kind", ["throttled", "conflict", "conflict-in-transaction", "throttled-in-transaction"])
+def test_contention_or_throttling_that_outlasts_the_retries_is_503_with_retry_after(kind):
+    # Nothing was written, and the same request may succeed a moment later: not a bug (500), a busy item
+    code, body, headers = _call("GET", f"/raise/{kind}")
+    assert (code, body) == (503, {"detail": BUSY})
+    assert headers["Retry-After"] == "1"
+
+
 def test_other_dynamodb_errors_stay_500_without_internals():
-    code, body, _ = _call("GET", "/raise/throttled")
+    code, body, _ = _call("GET", "/raise/missing-table")
     assert (code, body) == (500, {"detail": "Internal server error"})
 
 

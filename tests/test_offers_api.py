@@ -4,8 +4,9 @@ import random
 from datetime import timedelta
 
 import pytest
+from botocore.exceptions import ClientError
 
-from arbiter import clock
+from arbiter import aws, clock
 from arbiter.learning import model, store
 from arbiter.learning.features import OfferFeatures, context_features, pair_features, segment_feature
 from arbiter.offers import catalog as offers_catalog
@@ -245,6 +246,53 @@ def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_ke
     outcomes = [exposure.outcome for exposure, _ in store.player_exposures(GAME, PLAYER)]
     assert outcomes.count("expired") == 1
     assert sum(int(item["updates"]["N"]) for item in model_items(dynamodb) if item["SK"]["S"] == "S") == 1
+
+
+def _model_always_contended(monkeypatch):
+    """Every learner transaction is cancelled as DynamoDB does when another request writes the model item."""
+    client = aws.dynamodb_client()
+
+    def contended(**kwargs):
+        raise ClientError(
+            {
+                "Error": {"Code": "TransactionCanceledException", "Message": "Transaction cancelled"},
+                "CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}],
+            },
+            "TransactWriteItems",
+        )
+
+    monkeypatch.setattr(client, "transact_write_items", contended)
+    monkeypatch.setattr(store.time, "sleep", lambda seconds: None)
+
+
+def test_a_model_contended_through_every_retry_is_503_with_retry_after_and_records_nothing(
+    api, tenant_key, dynamodb, monkeypatch
+):
+    # Given an overdue exposure (recommend will expire it) and one to report on
+    create_seed_offers(api, tenant_key)
+    start = clock.now()
+    clock.set_clock(lambda: start - timedelta(hours=25))
+    try:
+        assert recommend(api, tenant_key, max_results=1).status == 200
+    finally:
+        clock.set_clock(None)
+    shown = recommend(api, tenant_key, max_results=1).json()[0]["offer_id"]
+    model_before = model_items(dynamodb)
+    # When every write to the game's model is cancelled by concurrent writers
+    _model_always_contended(monkeypatch)
+    clock.set_clock(lambda: start + timedelta(hours=26))
+    try:
+        seen_again = recommend(api, tenant_key, max_results=1)
+    finally:
+        clock.set_clock(None)
+    report = post(api, tenant_key, "/v1/feedback", {**SEED_FEEDBACK, "offer_id": shown})
+    # Then both the recommend that had to expire an exposure and the feedback answer 503 with Retry-After
+    for response in (seen_again, report):
+        assert response.status == 503, response.body
+        assert response.headers["retry-after"] == "1"
+        assert "retry" in response.json()["detail"]
+    # And the model is as it was
+    assert model_items(dynamodb) == model_before
 
 
 def test_recommend_adds_the_players_purchase_history_from_the_one_log_read(api, tenant_key, monkeypatch):

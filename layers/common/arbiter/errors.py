@@ -47,3 +47,10 @@ class RateLimitedError(ArbiterError):
     def __init__(self, detail: str, retry_after_seconds: int):
         super().__init__(detail)
         self.retry_after_seconds = retry_after_seconds
+
+
+class ServiceBusyError(ArbiterError):
+    """The data the request needs stayed busy (concurrent writes, throttling) through the retries; nothing was
+    changed, and the same request may be sent again shortly (503 with Retry-After)."""
+
+    retry_after_seconds = 1

@@ -26,7 +26,7 @@ from pydantic import BaseModel, ValidationError
 
 from arbiter import errors, json_body, ratelimit
 from arbiter.auth.credentials import Credential
-from arbiter.dynamo import is_item_too_large
+from arbiter.dynamo import is_item_too_large, is_transient
 from arbiter.observability import logger, metrics, tracer
 from arbiter.ratelimit import RateLimitClass
 from arbiter.settings import get_settings
@@ -40,12 +40,15 @@ STATUS_BY_ERROR: dict[type[errors.ArbiterError], HTTPStatus] = {
     errors.PayloadTooLargeError: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     errors.BusinessRuleError: HTTPStatus.UNPROCESSABLE_ENTITY,
     errors.RateLimitedError: HTTPStatus.TOO_MANY_REQUESTS,
+    errors.ServiceBusyError: HTTPStatus.SERVICE_UNAVAILABLE,
 }
 
 ITEM_TOO_LARGE = (
     "This request would make a stored record larger than DynamoDB's 400 KB item limit; send less (fewer or "
     "shorter texts)"
 )
+
+BUSY = "The data this request needs is busy with other requests; nothing was changed, retry shortly"
 
 # Pydantic error types that mean "malformed request" (400) rather than "well-formed but out of range" (422).
 _MALFORMED_ERROR_TYPES = {
@@ -73,7 +76,7 @@ def status_of(error: errors.ArbiterError) -> HTTPStatus:
 
 
 def headers_of(error: errors.ArbiterError) -> dict[str, str] | None:
-    if isinstance(error, errors.RateLimitedError):
+    if isinstance(error, errors.RateLimitedError | errors.ServiceBusyError):
         return {"Retry-After": str(error.retry_after_seconds)}
     return None
 
@@ -195,7 +198,9 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
     @app.exception_handler(errors.ArbiterError)
     def _domain_error(error: errors.ArbiterError) -> Response:
         status = status_of(error)
-        if status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # pragma: no cover - no domain error maps to 5xx
+        if isinstance(error, errors.ServiceBusyError):
+            logger.warning("busy: the caller is told to retry", detail=error.detail)
+        elif status >= HTTPStatus.INTERNAL_SERVER_ERROR:  # pragma: no cover - no other domain error maps to 5xx
             logger.error("domain error mapped to 5xx", detail=error.detail)
         return error_response(status, error.detail, headers_of(error))
 
@@ -210,6 +215,12 @@ def create_resolver(*routers: Router) -> APIGatewayHttpResolver:
             # A record the request writes would pass DynamoDB's item limit: what it sends is too big for it.
             logger.warning("write refused: item over 400 KB", error=str(error))
             return error_response(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, ITEM_TOO_LARGE)
+        if is_transient(error):
+            # Contention or throttling that outlasted boto3's own retries: nothing was written, so the caller
+            # may resend. Counted, because a steady rate of these means a hot item or too little capacity.
+            logger.warning("DynamoDB busy", error=str(error))
+            metrics.add_metric(name="DynamoDBBusy", unit="Count", value=1)
+            return _domain_error(errors.ServiceBusyError(BUSY))
         return _unexpected(error)
 
     @app.exception_handler(Exception)

@@ -37,3 +37,24 @@ def is_item_too_large(error: ClientError) -> bool:
     messages = [details.get("Message", "")] if details.get("Code") == "ValidationException" else []
     messages += [reason.get("Message") or "" for reason in error.response.get("CancellationReasons") or []]
     return any("Item size" in message and "exceeded" in message for message in messages)
+
+
+# Refusals that say "not now" rather than "no": another request was writing the same item, or the table or
+# account was over its throughput. The same request may succeed a moment later.
+_TRANSIENT_CODES = frozenset(
+    {
+        "TransactionConflictException",
+        "TransactionInProgressException",
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+    }
+)
+_TRANSIENT_REASONS = frozenset({"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"})
+
+
+def is_transient(error: ClientError) -> bool:
+    """DynamoDB refused the call for contention or throttling, so nothing it asked for happened."""
+    if error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
+        return True
+    return any(reason in _TRANSIENT_REASONS for reason in cancellation_reasons(error))

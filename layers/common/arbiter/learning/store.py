@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.dynamo import cancellation_reasons, page_all
+from arbiter.errors import ServiceBusyError
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, HISTORY_WINDOW, Exposure, allowed_transition, overdue
 from arbiter.learning.features import OfferFeatures
 from arbiter.learning.model import FeatureStats, ModelState, outcome_converted, posterior_update
@@ -60,8 +61,8 @@ class FeedbackResult:
     deltas: dict[str, FeatureStats] | None = None
 
 
-class StoreContended(Exception):
-    """The model items stayed contended through every retry; the caller may answer 503 and let the game retry."""
+class StoreContended(ServiceBusyError):
+    """The model items stayed contended through every retry: nothing was recorded (503, the game retries)."""
 
 
 def _table() -> str:
@@ -317,7 +318,7 @@ def _resolve(
             continue
         _add_to_cache(game_id, deltas)
         return FeedbackResult(FeedbackStatus.APPLIED, exposure.interaction_id, exposure.outcome, deltas)
-    raise StoreContended(f"model of game {game_id} stayed contended")
+    raise StoreContended("The game's model is busy with other requests; nothing was recorded, retry shortly")
 
 
 def report_outcome(

@@ -4,8 +4,6 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from arbiter.auth.dependencies import OffersClient
-from arbiter.http import error_response
-from arbiter.learning.store import StoreContended
 from arbiter.offers import feedback as logic
 from arbiter.offers.models import FeedbackInput, FeedbackOutput
 
@@ -25,8 +23,8 @@ DESCRIPTION = """Always `{"status": "ok"}` (the seed's body) for a valid report;
 outcomes. A conversion may follow an `expired` (a late purchase) or a `dismissed` (bought after closing the offer)
 and is then still counted. Send the recommendation's `X-Interaction-Id` as `interaction_id` to make retries exact:
 without it, a retry that arrives after the offer was shown to the player again is taken as a report for the new
-showing. 503 when the
-game's model stayed contended through every retry: nothing was recorded, retry the report."""
+showing. 503 with Retry-After when the game's model stayed contended through every retry: nothing was recorded,
+retry the report."""
 
 
 @router.post(
@@ -37,10 +35,7 @@ game's model stayed contended through every retry: nothing was recorded, retry t
     response_description='{"status": "ok"}; headers X-Feedback-Matched, X-Feedback-Status, X-Interaction-Id',
 )
 def feedback(body: FeedbackInput, principal: OffersClient) -> Response[FeedbackOutput]:
-    try:
-        receipt = logic.report(principal, body)
-    except StoreContended:
-        return error_response(503, "The game's model is busy; nothing was recorded, retry the report")
+    receipt = logic.report(principal, body)
     return Response(
         status_code=200,
         content_type=content_types.APPLICATION_JSON,
