@@ -347,6 +347,39 @@ def test_a_budget_raised_between_read_and_charge_is_retried_with_fresh_values(
     assert int(ledger_item(served["campaign_id"])["spent_millicents"]) == budget - 100 + 250
 
 
+@pytest.mark.parametrize(("new_cap_cents", "billed"), [(1, False), (2, True)])
+def test_a_daily_cap_lowered_between_read_and_charge_is_charged_against_the_new_cap(
+    api, developer_key, tenant_key, served, monkeypatch, new_cap_cents, billed
+):
+    # Given 900 millicents spent today, no daily cap when billing reads the campaign, and a 250-millicent impression
+    set_ledger(served["campaign_id"], day_spent_millicents=900)
+    real_get = billing_repository.get_campaign
+    reads = []
+
+    def read_then_lower_cap(campaign_id):
+        loaded = real_get(campaign_id)
+        reads.append(loaded)
+        if len(reads) == 1:  # the advertiser sets a daily cap before the charge is written
+            path = f"/api/ads/campaigns/{campaign_id}"
+            lowered = api.patch(path, key=tenant_key, json={"daily_cap_cents": new_cap_cents})
+            assert lowered.status == 200, lowered.body
+        return loaded
+
+    monkeypatch.setattr(billing_repository, "get_campaign", read_then_lower_cap)
+
+    response = api.post(IMPRESSIONS, key=developer_key, json=served)
+
+    # Then the charge is judged against the new cap: refused when it would pass it, billed when it fits
+    day_spent = int(ledger_item(served["campaign_id"])["day_spent_millicents"])
+    if billed:
+        assert response.status == 201, response.body
+        assert day_spent == 1150
+    else:
+        assert response.status == 409, response.body
+        assert response.json()["detail"] == logic.DAILY_CAP_REACHED
+        assert day_spent == 900
+
+
 def test_game_and_campaign_must_exist_and_be_the_callers(api, developer_key, other_tenant_key, tenant_key, served):
     # Another developer's game: 403
     foreign = api.post(IMPRESSIONS, key=other_tenant_key, json=served)
@@ -481,6 +514,34 @@ def test_a_token_vouches_for_the_match_that_issued_it(api, developer_key, served
 
     # Then it is billed: the match that chose it applied every rule (and the player's geo and caps)
     assert response.status == 201, response.body
+    assert ledger_item(served["campaign_id"])["spent_millicents"] == 250
+
+
+@pytest.mark.parametrize("with_token", [True, False], ids=["token", "idempotency-key"])
+@pytest.mark.parametrize("change", ["token expired", "placement disabled", "campaign paused"])
+def test_a_replay_of_a_billed_impression_gets_its_first_response_whatever_changed_since(
+    api, developer_key, tenant_key, served, with_token, change
+):
+    # Given an impression billed once (with a match token, or with an Idempotency-Key)
+    body = {**served, "impression_token": token_for(served, cpm_bid_cents=250)} if with_token else served
+    headers = {} if with_token else {"Idempotency-Key": "retry-me"}
+    first = api.post(IMPRESSIONS, key=developer_key, json=body, headers=headers)
+    assert first.status == 201, first.body
+    # When something changes that would refuse a new impression, and the game server's retry arrives
+    if change == "token expired":  # (the Idempotency-Key case: a retry that late)
+        later = datetime.fromtimestamp(tokens.expiry_from_now() + 60, UTC)
+        clock.set_clock(lambda: later)
+    elif change == "placement disabled":
+        assert api.delete(f"/api/ads/placements/{GAME_ID}", key=developer_key).status == 204
+    else:
+        assert api.post(f"/api/ads/campaigns/{served['campaign_id']}/pause", key=tenant_key).status == 200
+    try:
+        replay = api.post(IMPRESSIONS, key=developer_key, json=body, headers=headers)
+    finally:
+        clock.set_clock(None)
+    # Then the retry is told what the first request was (its charge stands), not that the impression failed
+    assert replay.status == 201, replay.body
+    assert replay.json() == first.json()
     assert ledger_item(served["campaign_id"])["spent_millicents"] == 250
 
 

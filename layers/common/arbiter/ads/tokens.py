@@ -69,8 +69,8 @@ def issue(claims: ImpressionClaims) -> str:
     return f"{payload}.{_signature(payload)}"
 
 
-def verify(token: str) -> ImpressionClaims:
-    """The token's claims, or BadRequestError when it is malformed, tampered with or expired."""
+def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
+    """The token's claims, or BadRequestError when it is malformed, tampered with or (unless allowed) expired."""
     # A token is base64url text: anything else is malformed before it reaches the ASCII-only signature check.
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 1:
         raise BadRequestError("impression_token is malformed")
@@ -81,7 +81,7 @@ def verify(token: str) -> ImpressionClaims:
         claims = ImpressionClaims.model_validate_json(_unb64(payload))
     except (ValueError, ValidationError) as error:
         raise BadRequestError("impression_token is malformed") from error
-    if claims.expires_at < clock.now().timestamp():
+    if not allow_expired and claims.expires_at < clock.now().timestamp():
         raise BadRequestError("impression_token has expired")
     return claims
 

@@ -2,7 +2,8 @@
 impression token, price it, and charge it exactly once (billing.repository.record is one transaction).
 
 Without a token no /match vouches for the impression, so the campaign must still be servable in the caller's
-game by every rule that needs no scene or player (_unservable_reason): 409 otherwise, nothing charged.
+game by every rule that needs no scene or player (_unservable_reason): 409 otherwise, nothing charged. A replay of
+a billed impression gets its first response whatever changed since (_billed_before).
 
 Exactly once: the impression id is derived from the token's jti, else from the tenant's Idempotency-Key, so a
 replay collides on the impression Put and gets the first response back, with no second charge. Never
@@ -163,23 +164,54 @@ def _one_impression_at_the_bid(campaign: BillingCampaignView) -> int:
     return impression_charge_millicents(campaign.cpm_bid_cents)
 
 
-def record_impression(
+def _billed_before(
     principal: Principal, request: RecordImpressionInput, idempotency_key: str | None
-) -> ImpressionOutput:
+) -> ImpressionOutput | None:
+    """The first response of a replayed impression that was billed, or None. A replay gets it back whatever has
+    changed since (token expired, placement disabled, campaign ended): its charge stands, and a game server
+    retrying it must not be told it failed. Read only on a refusal, so it costs the happy path nothing."""
+    claims = None
+    if request.impression_token is not None:
+        try:
+            claims = tokens.verify(request.impression_token, allow_expired=True)
+        except BadRequestError:
+            return None
+    elif idempotency_key is None:
+        return None  # a request that cannot be replayed was never billed under this id
+    impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
+    if repository.get_impression(impression_id) is None:
+        return None
+    return _first_response(impression_id, principal, request)
+
+
+def _checked_for_billing(
+    principal: Principal, request: RecordImpressionInput
+) -> tuple[PlacementItem, ImpressionClaims | None, LoadedCampaign]:
+    """The caller's active placement, the verified token and the campaign, or the error refusing the impression."""
     placement = get_active_placement(principal.tenant_id, request.game_id)
     claims = _verified_claims(principal, request)
     loaded = _load_campaign(request.campaign_id)
-    campaign = loaded.campaign
-    if request.creative_id not in campaign.creative_ids:
+    if request.creative_id not in loaded.campaign.creative_ids:
         raise NotFoundError("Creative not found in this campaign")
-    impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
     if claims is None:
         refusal = _unservable_reason(loaded.rules(), request.creative_id, placement, request.game_id)
         if refusal is not None:
-            # A replay of an impression billed while the campaign could serve still gets its first response.
-            if idempotency_key is not None and repository.get_impression(impression_id) is not None:
-                return _first_response(impression_id, principal, request)
             raise ConflictError(f"{NOT_SERVABLE}: {refusal}")
+    return placement, claims, loaded
+
+
+def record_impression(
+    principal: Principal, request: RecordImpressionInput, idempotency_key: str | None
+) -> ImpressionOutput:
+    try:
+        placement, claims, loaded = _checked_for_billing(principal, request)
+    except (BadRequestError, ConflictError, NotFoundError):
+        replayed = _billed_before(principal, request, idempotency_key)
+        if replayed is None:
+            raise
+        return replayed
+    campaign = loaded.campaign
+    impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)
     # The token's price: a bid change after /match does not change what this impression costs.
     cpm_bid_cents = claims.cpm_bid_cents if claims is not None else campaign.cpm_bid_cents
     charged = impression_charge_millicents(cpm_bid_cents)
@@ -228,7 +260,9 @@ def record_impression(
             time.sleep(random.uniform(0, CONTENTION_BACKOFF_SECONDS * (attempt + 1)))
             continue
         except ChargeRefused as refusal:
-            if refusal.reason == "inactive":
+            if refusal.reason == "campaign":
+                if _load_campaign(request.campaign_id).campaign.status == "active":
+                    continue  # its daily cap changed since it was read: charge against the new one
                 raise ConflictError(NOT_ACTIVE) from None
             if refusal.reason == "balance":
                 campaigns_repository.exhaust_if_balance_low(

@@ -35,7 +35,8 @@ class TransactionContended(Exception):
 
 
 class ChargeRefused(Exception):
-    """A money condition failed; `reason` says which (budget, daily_cap, balance, inactive, day_rollover)."""
+    """A condition failed; `reason` says on which item: "campaign" (not active, or its daily cap changed), "ledger"
+    (budget, daily cap, or values read before a budget edit or day rollover) or "balance"."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -110,6 +111,29 @@ def _ledger_update(charge: ImpressionCharge) -> dict:
     }
 
 
+def _campaign_check(charge: ImpressionCharge) -> dict[str, Any]:
+    """The campaign is active and its daily cap is still the one the ledger condition was computed from (a cap
+    lowered while this impression was priced would otherwise be passed by it)."""
+    settings = get_settings()
+    names = {"#status": "status", "#cap": "daily_cap_millicents"}
+    values = {":active": _s("active")}
+    if charge.daily_cap_millicents is None:
+        same_cap = "(attribute_not_exists(#cap) OR attribute_type(#cap, :null_type))"
+        values[":null_type"] = _s("NULL")
+    else:
+        same_cap = "#cap = :cap"
+        values[":cap"] = _n(charge.daily_cap_millicents)
+    return {
+        "ConditionCheck": {
+            "TableName": settings.campaigns_table,
+            "Key": {"PK": _s(f"CAMPAIGN#{charge.campaign_id}"), "SK": _s("CAMPAIGN")},
+            "ConditionExpression": f"#status = :active AND {same_cap}",
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
+    }
+
+
 def record(charge: ImpressionCharge) -> None:
     """Run the transaction; raise ImpressionAlreadyRecorded or ChargeRefused(reason) when it is cancelled."""
     settings = get_settings()
@@ -122,15 +146,7 @@ def record(charge: ImpressionCharge) -> None:
             }
         },
         _ledger_update(charge),
-        {
-            "ConditionCheck": {
-                "TableName": settings.campaigns_table,
-                "Key": {"PK": _s(f"CAMPAIGN#{charge.campaign_id}"), "SK": _s("CAMPAIGN")},
-                "ConditionExpression": "#status = :active",
-                "ExpressionAttributeNames": {"#status": "status"},
-                "ExpressionAttributeValues": {":active": _s("active")},
-            }
-        },
+        _campaign_check(charge),
         {
             "Update": {
                 "TableName": settings.campaigns_table,
@@ -167,9 +183,9 @@ def record(charge: ImpressionCharge) -> None:
             raise
         if reasons[0] == "ConditionalCheckFailed":
             raise ImpressionAlreadyRecorded(charge.impression_id) from error
-        # An inactive campaign is the most basic refusal: report it before its ledger limits.
+        # An inactive campaign (or a cap changed meanwhile) is the most basic refusal: report it before the ledger.
         if reasons[2] == "ConditionalCheckFailed":
-            raise ChargeRefused("inactive") from error
+            raise ChargeRefused("campaign") from error
         if reasons[1] == "ConditionalCheckFailed":
             raise ChargeRefused("ledger") from error
         if reasons[3] == "ConditionalCheckFailed":
