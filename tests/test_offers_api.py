@@ -405,17 +405,23 @@ def test_max_results_out_of_range_is_422(api, tenant_key, max_results):
         (OFFERS_PATH, {"eligibility": {"min_level": "20"}}),
         (OFFERS_PATH, {"eligibility": {"max_level": 20.0}}),
         (OFFERS_PATH, {"limits": {"max_purchases": True}}),
+        (OFFERS_PATH, {"price_usd": "0.10"}),
+        ("/v1/feedback", {"revenue_usd": "9.99"}),
+        ("/v1/feedback", {"revenue_usd": True}),
     ],
 )
-def test_an_integer_sent_as_another_json_type_is_400_not_coerced(api, tenant_key, path, change):
-    body = {**SEED_RECOMMEND, **change} if path == "/v2/recommend" else {**SEED_OFFERS[1], **change}
-    if path == "/v2/recommend":
+def test_a_number_sent_as_another_json_type_is_400_not_coerced(api, tenant_key, path, change):
+    bodies = {"/v2/recommend": SEED_RECOMMEND, "/v1/feedback": SEED_FEEDBACK, OFFERS_PATH: SEED_OFFERS[1]}
+    if path != OFFERS_PATH:
         create_seed_offers(api, tenant_key)
-    # When a field the schema types as integer comes as a string, a boolean or a float
-    response = post(api, tenant_key, path, body)
+    # When a field the schema types as a number comes as a string or a boolean (or a float for an integer)
+    response = post(api, tenant_key, path, {**bodies[path], **change})
     # Then it is refused as malformed with the field named (not read as the number it might mean)
     assert response.status == 400, response.body
-    assert "Input should be a valid integer" in response.json()["detail"]
+    field, value = next(iter(change.items()))
+    field = f"{field}.{next(iter(value))}" if isinstance(value, dict) else field
+    detail = response.json()["detail"]
+    assert f"{field}: Input should be a valid integer" in detail or f"{field}: Input should be a number" in detail
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,11 @@ stay exact integer arithmetic; the API shows it as the seed's `revenue_share_pct
 
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints, field_validator
-from pydantic_core import PydanticCustomError
 
-from arbiter.core.inputs import InputModel
+from arbiter.core.inputs import InputModel, reject_non_numbers
 
 GAME_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 GAME_ID_MAX = 128
@@ -30,17 +29,10 @@ class PlacementType(StrEnum):
     CHARACTER_REFERENCE = "character_reference"
 
 
-def _reject_non_numbers(value: Any) -> Any:
-    # Lax Decimal parsing would accept "70" or true; the seed says number, so anything else is malformed (400).
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise PydanticCustomError("decimal_type", "Input should be a number")
-    return value
-
-
 # A percentage with at most 2 decimals, so it maps exactly onto integer basis points.
 RevenueSharePct = Annotated[
     Decimal,
-    BeforeValidator(_reject_non_numbers),
+    BeforeValidator(reject_non_numbers),
     Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
 ]
 
