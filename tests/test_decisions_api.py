@@ -443,6 +443,29 @@ def test_a_respond_colliding_with_another_on_the_offers_statistics_is_retried(ap
     assert post(api, tenant_key, "/api/v1/respond", body).json()["recorded"] is False
 
 
+def test_a_respond_whose_history_read_missed_the_latest_write_rereads_it_consistently(api, tenant_key, monkeypatch):
+    # Given a customer with one recorded outcome, and eventually consistent reads of the history that still
+    # return the state before it (DynamoDB replication lag)
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    interaction = post(api, tenant_key, "/api/v1/recommend", SEED_BODY).json()["interactionId"]
+    click = {"interactionId": interaction, "offerId": offer["id"], "outcome": "click"}
+    assert post(api, tenant_key, "/api/v1/respond", click).json()["recorded"] is True
+    real_get_history = decisions_repository.get_history
+
+    def lagging(tenant_id, customer_id, consistent=False):
+        return real_get_history(tenant_id, customer_id, consistent=True) if consistent else ([], 0)
+
+    monkeypatch.setattr(decisions_repository, "get_history", lagging)
+    monkeypatch.setattr(respond_logic, "CONTENTION_BACKOFF_SECONDS", 0)
+    # When the next outcome is reported
+    response = post(api, tenant_key, "/api/v1/respond", {**click, "outcome": "convert"})
+    # Then it is recorded after one consistent re-read (every attempt on the stale view answered 409)
+    assert response.status == 200, response.body
+    assert response.json()["recorded"] is True
+    events, _ = real_get_history(TENANT, "CUST001", consistent=True)
+    assert [event["t"] for event in events] == ["click", "convert"]
+
+
 def test_an_outcome_is_timed_within_the_decision_and_now_whatever_the_clients_clock(api, tenant_key):
     # Given an offer shown at 12:00 and the server clock at 12:05
     offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()

@@ -225,9 +225,10 @@ def history_key(tenant_id: str, customer_id: str) -> dict[str, str]:
     return {"PK": f"DHIST#{tenant_id}#{customer_id}", "SK": "HISTORY"}
 
 
-def get_history(tenant_id: str, customer_id: str) -> tuple[list[dict[str, Any]], int]:
-    """(events, rev) of a customer's contact history; ([], 0) for a new customer."""
-    item = interactions_table().get_item(Key=history_key(tenant_id, customer_id)).get("Item")
+def get_history(tenant_id: str, customer_id: str, consistent: bool = False) -> tuple[list[dict[str, Any]], int]:
+    """(events, rev) of a customer's contact history; ([], 0) for a new customer. An eventually consistent read
+    costs half, and may miss the latest write (respond reads consistently once its conditional write lost)."""
+    item = interactions_table().get_item(Key=history_key(tenant_id, customer_id), ConsistentRead=consistent).get("Item")
     if item is None:
         return [], 0
     return json.loads(item["events"]), int(item["rev"])

@@ -53,8 +53,9 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     timestamp = clock.isoformat(moment)
     marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
     count_positive = request.outcome in POSITIVE_OUTCOMES
+    consistent = False
     for _ in range(RETRIES):
-        events, rev = repository.get_history(principal.tenant_id, decision["customer_id"])
+        events, rev = repository.get_history(principal.tenant_id, decision["customer_id"], consistent=consistent)
         kept = _newest_that_fit([e for e in events if e["ts"] > now - HISTORY_MAX_AGE_SECONDS], event)
         try:
             repository.record_outcome(
@@ -86,6 +87,10 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 timestamp=first["timestamp"],
             )
         except repository.HistoryChanged:
+            # Another respond wrote first, or the read missed the latest write: re-read the latest, after a jitter
+            # that keeps two concurrent responds of one customer from colliding again.
+            consistent = True
+            time.sleep(random.uniform(0, CONTENTION_BACKOFF_SECONDS))
             continue
         except repository.OutcomeContended:
             # Concurrent responds for one offer share its statistics item: back off and try again.
