@@ -647,6 +647,13 @@ def test_holdout_customers_get_no_offers_and_are_logged(api, tenant_key):
         seen.setdefault(body["experimentVariant"], []).append(body["count"])
     assert set(seen) == {"holdout", "challenger"}
     assert set(seen["holdout"]) == {0} and set(seen["challenger"]) == {1}
+    # A debug trace has the same keys for a holdout customer as for any other, plus the holdout flag
+    traces = {}
+    for n in range(40):
+        body = {"customerId": f"c{n}", "decisionFlowKey": "exp", "debug": True}
+        answer = post(api, tenant_key, "/api/v1/recommend", body).json()
+        traces.setdefault(answer["experimentVariant"], answer["debugTrace"])
+    assert set(traces["holdout"]) == set(traces["challenger"]) | {"holdout"}
 
 
 @pytest.mark.parametrize("score", ["9" * 400, "1e400", "NaN"], ids=["400-digit integer", "1e400", "NaN"])

@@ -8,7 +8,6 @@ Multi-placement requests run placement by placement; with `deduplicate` each exc
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from arbiter import clock
@@ -158,7 +157,6 @@ FILTERS: tuple[EligibilityFilter, ...] = (
     EligibilityFilter("qualification", _qualification),
     EligibilityFilter("contact_policy", _contact_policy),
 )
-QUALIFYING = frozenset({"offer_state", "excluded", "creative_match", "qualification"})
 
 
 def decide(
@@ -312,7 +310,3 @@ class _Trace:
             + list(self.deduplicated.values()),
             "featureContributions": contributions,
         }
-
-
-def now_epoch(moment: datetime | None = None) -> int:
-    return int((moment or clock.now()).timestamp())

@@ -104,7 +104,7 @@ class OfferInput(CamelModel):
         default=None, description="key of attributes.propensityScores that gives this offer's fit (default: offer id)"
     )
     start_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served before")
-    end_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served after")
+    end_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served from then on")
     expires_at: str | None = Field(
         default=None, max_length=40, description="ISO 8601; shown to clients, not served after"
     )

@@ -203,6 +203,8 @@ def recommend(
                 "policyVersion": snapshot.policy_version,
                 "qualificationReasons": [],
                 "contactPolicyReasons": [],
+                "guardrailReasons": [],
+                "otherReasons": [],
                 "featureContributions": [],
                 "holdout": True,
             }

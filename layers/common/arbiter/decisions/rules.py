@@ -179,7 +179,8 @@ def prepare_policy(policy: ContactPolicyOutput, events: list[dict[str, Any]], no
 
 
 class GuardrailState:
-    """Applied to ranked offers in order; `admit` says why an offer cannot be added (None = admitted)."""
+    """Applied to ranked offers in order: `reason` says why an offer cannot be added (None = it can), `admit`
+    counts an offer that was added."""
 
     def __init__(self, guardrails: tuple[GuardrailOutput, ...], total_slots: int):
         self.guardrails = guardrails

@@ -90,9 +90,6 @@ class OfferFeatures:
         needs to rebuild its features, so the log keeps these rather than every grant."""
         return tuple(sorted({_clip(grant) for grant in self.grants})[:MAX_GRANT_DESCRIPTORS])
 
-    def matches_gaps(self, gaps: frozenset[str]) -> bool:
-        return any(grant in gaps for grant in self.grants)
-
     def gap_matches(self, gaps: frozenset[str]) -> int:
         """How many of the offer's distinct grants are inventory gaps (0 = no match)."""
         return sum(1 for grant in set(self.grants) if grant in gaps)

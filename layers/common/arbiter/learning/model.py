@@ -135,10 +135,13 @@ def score_moments(state: ModelState, features: Iterable[Feature]) -> tuple[float
     return mean, variance
 
 
-def predictive_conversion(state: ModelState, features: Sequence[Feature]) -> float:
+def conversion_from_moments(mean: float, variance: float) -> float:
     """P(convert) with the weight uncertainty integrated out (probit approximation of the logistic-normal)."""
-    mean, variance = score_moments(state, features)
     return sigmoid(mean * _probit_scale(variance))
+
+
+def predictive_conversion(state: ModelState, features: Sequence[Feature]) -> float:
+    return conversion_from_moments(*score_moments(state, features))
 
 
 def posterior_update(state: ModelState, features: Sequence[Feature], converted: bool) -> dict[str, FeatureStats]:
@@ -223,7 +226,7 @@ def recommend(
                 optimistic_value=sigmoid(mean + ELIMINATION_SD * math.sqrt(variance)) * offer.price_usd,
                 little_evidence=id_variance is not None
                 and id_variance > NEW_OFFER_VARIANCE_SHARE * offer_prior_variance,
-                conversion_probability=sigmoid(mean * _probit_scale(variance)),
+                conversion_probability=conversion_from_moments(mean, variance),
             )
         )
     best_mean_value = max(candidate.mean_value for candidate in candidates)

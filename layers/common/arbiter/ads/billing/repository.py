@@ -135,7 +135,8 @@ def _campaign_check(charge: ImpressionCharge) -> dict[str, Any]:
 
 
 def record(charge: ImpressionCharge) -> None:
-    """Run the transaction; raise ImpressionAlreadyRecorded or ChargeRefused(reason) when it is cancelled."""
+    """Run the transaction; when it is cancelled raise ImpressionAlreadyRecorded (a replay), ChargeRefused(reason)
+    or TransactionContended (a concurrent write to one of its items: retry)."""
     settings = get_settings()
     items = [
         {
