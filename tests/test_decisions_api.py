@@ -637,6 +637,27 @@ def test_flow_routing_scorecard_and_grouped_output(api, tenant_key):
     assert grouped["placements"]["hero_banner"]["count"] == 2 and grouped["interactionId"]
 
 
+def test_segments_compare_whatever_their_case_as_in_the_offers_api(api, tenant_key):
+    # Given an offer for "High_Value" customers that excludes "VIP", and a flow routed to the "Gold" segment
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]}).json()
+    rules = [
+        {"name": "hv", "type": "segment_required", "segments": ["High_Value"]},
+        {"name": "no vip", "type": "segment_excluded", "segments": ["VIP"]},
+    ]
+    for rule in rules:
+        assert post(api, tenant_key, "/api/v1/qualification-rules", rule).status == 201
+    flow = {"key": "gold", "name": "Gold", "routing": {"segments": ["Gold"]}}
+    assert post(api, tenant_key, "/api/v1/decision-flows", flow).status == 201
+    recommend = {**SEED_BODY, "segments": ["high_value ", "gold"]}
+    # When customers send the segments in another case
+    served = post(api, tenant_key, "/api/v1/recommend", recommend).json()
+    excluded = post(api, tenant_key, "/api/v1/recommend", {**recommend, "segments": ["HIGH_VALUE", "vip"]}).json()
+    # Then the rules and the routing read them as the same segments
+    assert [d["offerId"] for d in served["decisions"]] == [offer["id"]]
+    assert served["decisionFlowKey"] == "gold"
+    assert excluded["decisions"] == []
+
+
 def test_holdout_customers_get_no_offers_and_are_logged(api, tenant_key):
     post(api, tenant_key, "/api/v1/offers", {"name": "A", "creatives": [creative("a")]})
     experiment = {"challenger": {"scoringMethod": "propensity"}, "challengerShare": 0.5, "holdoutShare": 0.5}

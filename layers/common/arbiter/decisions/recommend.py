@@ -10,6 +10,7 @@ from typing import Any
 
 from arbiter import clock
 from arbiter.auth.models import Principal
+from arbiter.core.text import label_key
 from arbiter.decisions import cache, engine, identity, repository
 from arbiter.decisions.api_models import (
     Decision,
@@ -44,7 +45,7 @@ def resolve_flow(snapshot: CatalogSnapshot, request: RecommendRequest) -> Decisi
         if flow is None:
             raise NotFoundError(f"Decision flow '{request.decision_flow_key}' not found")
         return flow
-    segments = set(request.segments)
+    segments = {label_key(segment) for segment in request.segments}
     placements = {p.placement_id for p in request.placements or ()} | (
         {request.placement} if request.placement else set()
     )
@@ -54,7 +55,7 @@ def resolve_flow(snapshot: CatalogSnapshot, request: RecommendRequest) -> Decisi
         if flow.routing is not None
         and (not flow.routing.channels or request.channel in flow.routing.channels)
         and (not flow.routing.placements or placements & set(flow.routing.placements))
-        and (not flow.routing.segments or segments & set(flow.routing.segments))
+        and (not flow.routing.segments or segments & {label_key(segment) for segment in flow.routing.segments})
     ]
     if routed:
         return max(routed, key=lambda flow: (flow.routing.priority, flow.key))  # type: ignore[union-attr]
@@ -183,7 +184,7 @@ def recommend(
         placement=request.placement,
         placements=tuple((p.placement_id, p.limit) for p in request.placements or ()),
         deduplicate=request.deduplicate,
-        segments=frozenset(request.segments),
+        segments=frozenset(label_key(segment) for segment in request.segments),
         attributes=request.attributes,
         context=request.context,
         locale=request.locale,

@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from arbiter.core.text import label_key
 from arbiter.decisions.models import (
     AppliesTo,
     Condition,
@@ -85,12 +86,13 @@ def condition_reason(condition: Condition, source: dict[str, Any]) -> str | None
 def qualification_reason(
     rule: QualificationRuleOutput, segments: frozenset[str], attributes: dict[str, Any], context: dict[str, Any]
 ) -> str | None:
+    """Why the rule refuses the request, or None. `segments` are the request's, as label keys (core.text)."""
     match rule.type:
         case RuleType.SEGMENT_REQUIRED:
-            missing = [segment for segment in rule.segments if segment not in segments]
+            missing = [segment for segment in rule.segments if label_key(segment) not in segments]
             return f"segment_required: missing '{missing[0]}'" if missing else None
         case RuleType.SEGMENT_EXCLUDED:
-            present = [segment for segment in rule.segments if segment in segments]
+            present = [segment for segment in rule.segments if label_key(segment) in segments]
             return f"segment_excluded: has '{present[0]}'" if present else None
         case RuleType.ATTRIBUTE:
             reason = condition_reason(rule.condition, attributes)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from arbiter import clock, ids
 from arbiter.auth.models import Principal
 from arbiter.core import EligibilityFilter, Score, run_pipeline
+from arbiter.core.text import label_key
 from arbiter.errors import ForbiddenError, NotFoundError
 from arbiter.learning import model, store
 from arbiter.learning.exposure import Exposure, overdue
@@ -88,8 +89,8 @@ def _segment(offer: GameOfferItem, view: PlayerView) -> str | None:
         return None
     if view.segment is None:
         return "session_context.segment is missing and the offer targets segments"
-    allowed = {segment.strip().lower() for segment in offer.segments}
-    return None if view.segment.strip().lower() in allowed else f"segment '{view.segment}' is not targeted"
+    allowed = {label_key(segment) for segment in offer.segments}
+    return None if label_key(view.segment) in allowed else f"segment '{view.segment}' is not targeted"
 
 
 def _level(offer: GameOfferItem, view: PlayerView) -> str | None:
