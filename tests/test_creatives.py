@@ -1,9 +1,12 @@
 """Creatives (seed 001, Creatives): per-campaign create/list, update/delete by id through the pointer item."""
 
-import pytest
+import json
 
-from arbiter import aws
-from arbiter.ads.campaigns import repository
+import pytest
+from boto3.dynamodb.conditions import Attr
+
+from arbiter import aws, dynamo
+from arbiter.ads.campaigns import creatives, repository
 from tests.ads_fixtures import (
     ACME_SHIELD_HOOK,
     PRODUCT_MENTION,
@@ -173,3 +176,68 @@ def test_the_write_condition_itself_keeps_the_last_creative(api, tenant_key):
     with pytest.raises(repository.WriteRefused):
         repository.remove_child(campaign["id"], "tenant-b", repository.ChildMap.CREATIVES, creative["id"])
     assert creative["id"] in campaign_item(campaign["id"])["creatives"]
+
+
+# --- What a campaign may hold (campaigns.content) ------------------------------------------------------------
+
+LONG_HOOK = "😀" * 1000  # 4 bytes a character: the longest hook is 4 KB stored
+LONG_CREATIVE = {**ACME_SHIELD_HOOK, "narrative_hook": LONG_HOOK, "alt_hooks": [LONG_HOOK] * 12}
+
+
+def post_raw_utf8(api, key, path, body):
+    """Sent as UTF-8 text (a JSON encoder's \\u escapes would make the emoji 12 characters each)."""
+    return api.post(path, key=key, body=json.dumps(body, ensure_ascii=False))
+
+
+def test_creatives_stop_at_the_campaigns_content_budget_with_422_and_nothing_written(api, tenant_key):
+    # Given a campaign filled with creatives of the longest texts, up to its 300 KB content budget
+    campaign = funded_campaign(api, tenant_key)
+    path = creatives_path(campaign["id"])
+    added = []
+    while (response := post_raw_utf8(api, tenant_key, path, LONG_CREATIVE)).status == 201:
+        added.append(response.json()["id"])
+    # Then the one that would pass the budget is 422 with what to do, long before DynamoDB's 400 KB item limit
+    assert response.status == 422, response.body
+    assert "at most 300 KB" in response.json()["detail"]
+    assert len(added) == 5  # 13 hooks of 4 KB each: 52 KB a creative
+    item = campaign_item(campaign["id"])
+    assert list(item["creatives"]) == added
+    assert dynamo.stored_size(item) < 400_000
+    # And nothing was written for it: no pointer item without its creative
+    pointers = aws.campaigns_table().scan(FilterExpression=Attr("SK").eq("CREATIVE"))["Items"]
+    assert sorted(p["creative_id"] for p in pointers) == sorted(added)
+    # And the campaign's other writes still work
+    assert api.patch(f"/api/ads/campaigns/{campaign['id']}", key=tenant_key, json={"name": "Renamed"}).status == 200
+
+
+def test_a_creative_update_that_would_pass_the_budget_is_422_and_changes_nothing(api, tenant_key):
+    campaign = funded_campaign(api, tenant_key)
+    path = creatives_path(campaign["id"])
+    ids = [post_raw_utf8(api, tenant_key, path, LONG_CREATIVE).json()["id"] for _ in range(5)]
+    small = add_creative(api, tenant_key, campaign["id"], PRODUCT_MENTION)
+    # When the small creative is given the longest texts
+    grown = {"narrative_hook": LONG_HOOK, "alt_hooks": [LONG_HOOK] * 12}
+    response = api.patch(
+        f"/api/ads/creatives/{small['id']}", key=tenant_key, body=json.dumps(grown, ensure_ascii=False)
+    )
+    # Then it is refused and stays as it was, while an update that shrinks a creative is allowed
+    assert response.status == 422, response.body
+    assert campaign_item(campaign["id"])["creatives"][small["id"]].get("alt_hooks", []) == []
+    shrunk = api.patch(f"/api/ads/creatives/{ids[0]}", key=tenant_key, json={"alt_hooks": []})
+    assert shrunk.status == 200, shrunk.body
+
+
+def test_at_most_50_creatives_even_when_two_adds_race_past_the_read(api, tenant_key, monkeypatch):
+    campaign = funded_campaign(api, tenant_key)
+    for _ in range(50):
+        add_creative(api, tenant_key, campaign["id"], PRODUCT_MENTION)
+    # The 51st is refused by the check on the campaign just read
+    refused = api.post(creatives_path(campaign["id"]), key=tenant_key, json=PRODUCT_MENTION)
+    assert refused.status == 422, refused.body
+    assert refused.json()["detail"] == "A campaign can have at most 50 creatives"
+    # And by the write's own condition when a concurrent add read the campaign before the 50th was written
+    monkeypatch.setattr(creatives, "ensure_room", lambda *args, **kwargs: None)
+    raced = api.post(creatives_path(campaign["id"]), key=tenant_key, json=PRODUCT_MENTION)
+    assert raced.status == 422, raced.body
+    assert raced.json()["detail"] == "A campaign can have at most 50 creatives"
+    assert len(campaign_item(campaign["id"])["creatives"]) == 50

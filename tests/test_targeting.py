@@ -2,7 +2,12 @@
 
 from decimal import Decimal
 
+import pytest
+
+from arbiter.ads.campaigns import content
+from arbiter.ads.campaigns import logic as campaigns_logic
 from arbiter.ads.campaigns.countries import ISO_3166_ALPHA2
+from arbiter.ads.campaigns.repository import ChildMap
 from tests.ads_fixtures import campaign_item, funded_campaign, register_advertiser, ticking_clock
 
 US = {"target_type": "country", "country_code": "US", "include": True}
@@ -200,3 +205,36 @@ def test_unknown_campaign_404_foreign_campaign_403_and_missing_auth_401(api, ten
     assert api.post(geo_path("camp_unknown"), key=tenant_key, json=US).status == 404
     assert api.post(geo, json=US).status == 401
     assert api.get(blocklist).status == 401
+
+
+@pytest.mark.parametrize(
+    ("child_map", "body_of", "label"),
+    [
+        (
+            ChildMap.GEO_TARGETS,
+            lambda n: {"target_type": "city", "country_code": "US", "city_name": f"Town {n}"},
+            "geo targets",
+        ),
+        (ChildMap.BLOCKLIST, lambda n: {"rule_type": "game_id", "value": f"game_{n}"}, "blocklist rules"),
+    ],
+)
+def test_geo_targets_and_blocklist_rules_stop_at_their_cap_even_when_adds_race(
+    api, tenant_key, monkeypatch, child_map, body_of, label
+):
+    # The caps are 200 each; lowered to 3 here so the test makes a handful of requests, not hundreds
+    assert content.MAX_CHILDREN[child_map] == 200
+    monkeypatch.setitem(content.MAX_CHILDREN, child_map, 3)
+    campaign = funded_campaign(api, tenant_key)
+    path = geo_path(campaign["id"]) if child_map is ChildMap.GEO_TARGETS else blocklist_path(campaign["id"])
+    for n in range(3):
+        assert api.post(path, key=tenant_key, json=body_of(n)).status == 201
+    # The next one is refused with the limit, by the check on the campaign just read
+    refused = api.post(path, key=tenant_key, json=body_of(3))
+    assert refused.status == 422, refused.body
+    assert refused.json()["detail"] == f"A campaign can have at most 3 {label}"
+    # And by the write's own condition when a concurrent add read the campaign before the third was written
+    monkeypatch.setattr(campaigns_logic, "ensure_room", lambda *args, **kwargs: None)
+    raced = api.post(path, key=tenant_key, json=body_of(4))
+    assert raced.status == 422, raced.body
+    assert raced.json()["detail"] == f"A campaign can have at most 3 {label}"
+    assert len(campaign_item(campaign["id"])[child_map.value]) == 3

@@ -1,5 +1,8 @@
 """Small helpers over boto3 shared by the repositories."""
 
+import json
+from typing import Any
+
 from botocore.exceptions import ClientError
 
 
@@ -58,3 +61,9 @@ def is_transient(error: ClientError) -> bool:
     if error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES:
         return True
     return any(reason in _TRANSIENT_REASONS for reason in cancellation_reasons(error))
+
+
+def stored_size(value: Any) -> int:
+    """About the bytes DynamoDB counts for a value (its attribute names and values): its compact JSON as UTF-8,
+    which counts a little more than DynamoDB does (quotes, separators), so limits built on it err on the safe side."""
+    return len(json.dumps(value, default=str, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))

@@ -3,6 +3,7 @@
 
 from arbiter import clock, ids
 from arbiter.ads.campaigns import repository
+from arbiter.ads.campaigns.content import MAX_CHILDREN, ensure_room, too_many
 from arbiter.ads.campaigns.creative_models import (
     CLEARABLE_CREATIVE_FIELDS,
     CreateCreativeInput,
@@ -15,7 +16,7 @@ from arbiter.ads.campaigns.creative_models import (
 from arbiter.ads.campaigns.fields import looks_like_id, refuse_nulls
 from arbiter.ads.campaigns.logic import RETRY_DETAIL, next_position, owned_campaign, recheck_owned
 from arbiter.ads.campaigns.models import CampaignStatus, LedgerItem
-from arbiter.ads.campaigns.repository import WriteRefused
+from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
 from arbiter.auth.models import Principal
 from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
 
@@ -47,11 +48,14 @@ def create_creative(principal: Principal, campaign_id: str, request: CreateCreat
         created_at=clock.now_iso(),
         position=next_position(campaign.creatives.values()),
     )
+    ensure_room(campaign, ChildMap.CREATIVES, doc.model_dump(exclude_none=True))
     pointer = CreativePointerItem(creative_id=doc.id, campaign_id=campaign_id, tenant_id=principal.tenant_id)
+    limit = MAX_CHILDREN[ChildMap.CREATIVES]
     try:
-        repository.add_creative(campaign_id, principal.tenant_id, doc, pointer)
+        repository.add_creative(campaign_id, principal.tenant_id, doc, pointer, max_creatives=limit)
     except WriteRefused:
-        recheck_owned(principal, campaign_id)
+        if len(recheck_owned(principal, campaign_id).creatives) >= limit:
+            raise too_many(ChildMap.CREATIVES) from None
         raise ConflictError(RETRY_DETAIL) from None
     return _output(campaign_id, doc, ledger)
 
@@ -78,6 +82,9 @@ def update_creative(principal: Principal, creative_id: str, request: UpdateCreat
         raise BadRequestError("narrative_hook cannot be null on a narrative_hook creative")
     if not changes:
         return _output(campaign.id, current, ledger)
+    stored = current.model_dump(exclude_none=True)
+    updated_doc = {name: value for name, value in {**stored, **changes}.items() if value is not None}
+    ensure_room(campaign, ChildMap.CREATIVES, updated_doc, replaces=stored)
     try:
         updated = repository.update_creative(
             campaign.id,

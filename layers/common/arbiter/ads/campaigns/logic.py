@@ -10,6 +10,7 @@ from typing import Any, Protocol
 from arbiter import clock, ids
 from arbiter.ads.advertisers.logic import get_advertiser
 from arbiter.ads.campaigns import repository
+from arbiter.ads.campaigns.content import MAX_CHILDREN, ensure_room, too_many
 from arbiter.ads.campaigns.fields import (
     ensure_end_after_start,
     ensure_limits_cover_one_impression,
@@ -66,11 +67,14 @@ def next_position(siblings: Iterable[_Positioned]) -> int:
     return max((sibling.position for sibling in siblings), default=0) + 1
 
 
-def add_child(principal: Principal, campaign_id: str, child_map: ChildMap, doc: dict[str, Any]) -> None:
+def add_child(principal: Principal, campaign: CampaignItem, child_map: ChildMap, doc: dict[str, Any]) -> None:
+    """Adds a geo target or blocklist rule to the campaign just read, within what a campaign may hold (content)."""
+    ensure_room(campaign, child_map, doc)
     try:
-        repository.put_child(campaign_id, principal.tenant_id, child_map, doc)
+        repository.put_child(campaign.id, principal.tenant_id, child_map, doc, max_children=MAX_CHILDREN[child_map])
     except WriteRefused:
-        recheck_owned(principal, campaign_id)
+        if len(getattr(recheck_owned(principal, campaign.id), child_map.value)) >= MAX_CHILDREN[child_map]:
+            raise too_many(child_map) from None
         raise ConflictError(RETRY_DETAIL) from None
 
 

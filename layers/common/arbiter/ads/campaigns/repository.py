@@ -358,7 +358,10 @@ def replace_children(campaign_id: str, tenant_id: str, child_map: ChildMap, docs
 # ---- creatives (embedded child + pointer item, written together) ----------------------------------------------
 
 
-def add_creative(campaign_id: str, tenant_id: str, doc: CreativeDoc, pointer: CreativePointerItem) -> None:
+def add_creative(
+    campaign_id: str, tenant_id: str, doc: CreativeDoc, pointer: CreativePointerItem, *, max_creatives: int
+) -> None:
+    """Adds the creative and its pointer together, only while the campaign holds fewer than max_creatives."""
     table = _table_name()
     _transact(
         [
@@ -369,9 +372,15 @@ def add_creative(campaign_id: str, tenant_id: str, doc: CreativeDoc, pointer: Cr
                         "TableName": table,
                         "Key": campaign_key(campaign_id),
                         "UpdateExpression": "SET #map.#child = :doc",
-                        "ConditionExpression": "tenant_id = :tenant AND attribute_not_exists(#map.#child)",
+                        "ConditionExpression": (
+                            "tenant_id = :tenant AND attribute_not_exists(#map.#child) AND size(#map) < :max"
+                        ),
                         "ExpressionAttributeNames": {"#map": ChildMap.CREATIVES.value, "#child": doc.id},
-                        "ExpressionAttributeValues": {":tenant": tenant_id, ":doc": doc.model_dump(exclude_none=True)},
+                        "ExpressionAttributeValues": {
+                            ":tenant": tenant_id,
+                            ":doc": doc.model_dump(exclude_none=True),
+                            ":max": max_creatives,
+                        },
                     }
                 },
             ),

@@ -30,7 +30,7 @@ def add_geo_target(principal: Principal, campaign_id: str, request: CreateGeoTar
         created_at=clock.now_iso(),
         position=next_position(campaign.geo_targets.values()),
     )
-    add_child(principal, campaign_id, ChildMap.GEO_TARGETS, doc.model_dump(exclude_none=True))
+    add_child(principal, campaign, ChildMap.GEO_TARGETS, doc.model_dump(exclude_none=True))
     return _geo_output(campaign_id, doc)
 
 
@@ -54,7 +54,7 @@ def add_blocklist_rule(
         created_at=clock.now_iso(),
         position=next_position(campaign.blocklist.values()),
     )
-    add_child(principal, campaign_id, ChildMap.BLOCKLIST, doc.model_dump(exclude_none=True))
+    add_child(principal, campaign, ChildMap.BLOCKLIST, doc.model_dump(exclude_none=True))
     return _rule_output(campaign_id, doc)
 
 

@@ -1,0 +1,50 @@
+"""What one campaign item may hold.
+
+Creatives, geo targets, blocklist rules and affinities are maps inside the campaign item (D5), and DynamoDB refuses
+an item past 400 KB. Each kind has a count cap, held by the write's own size() condition. Creatives, geo targets
+and blocklist rules also share a byte budget, checked on the campaign just read (a concurrent add can pass it by
+one child; the headroom to 400 KB covers that, the bounded affinities and the campaign's own fields). Without it
+a few creatives with long texts (a hook and 20 alternates of 1,000 characters, up to 4 bytes each) filled the
+item, and every later write to the campaign failed.
+"""
+
+from typing import Any
+
+from arbiter.ads.campaigns.models import CampaignItem
+from arbiter.ads.campaigns.repository import ChildMap
+from arbiter.dynamo import stored_size
+from arbiter.errors import BusinessRuleError
+
+MAX_CHILDREN = {ChildMap.CREATIVES: 50, ChildMap.GEO_TARGETS: 200, ChildMap.BLOCKLIST: 200}
+_LABELS = {ChildMap.CREATIVES: "creatives", ChildMap.GEO_TARGETS: "geo targets", ChildMap.BLOCKLIST: "blocklist rules"}
+CONTENT_MAX_BYTES = 300_000
+
+
+def too_many(child_map: ChildMap) -> BusinessRuleError:
+    return BusinessRuleError(f"A campaign can have at most {MAX_CHILDREN[child_map]} {_LABELS[child_map]}")
+
+
+def content_size(campaign: CampaignItem) -> int:
+    """The stored bytes of the campaign's creatives, geo targets and blocklist rules."""
+    return sum(
+        stored_size(child.model_dump(exclude_none=True))
+        for child_map in MAX_CHILDREN
+        for child in getattr(campaign, child_map.value).values()
+    )
+
+
+def ensure_room(
+    campaign: CampaignItem, child_map: ChildMap, doc: dict[str, Any], replaces: dict[str, Any] | None = None
+) -> None:
+    """422 unless the campaign can take `doc` (a new child, or the new version of `replaces`)."""
+    if replaces is None and len(getattr(campaign, child_map.value)) >= MAX_CHILDREN[child_map]:
+        raise too_many(child_map)
+    growth = stored_size(doc) - (stored_size(replaces) if replaces is not None else 0)
+    if growth <= 0:
+        return
+    after = content_size(campaign) + growth
+    if after > CONTENT_MAX_BYTES:
+        raise BusinessRuleError(
+            f"A campaign's creatives, geo targets and blocklist rules take at most {CONTENT_MAX_BYTES // 1000} KB "
+            f"stored; this would make them {after // 1000} KB. Remove some, or shorten their texts"
+        )
