@@ -181,6 +181,10 @@ def test_a_campaign_dated_before_year_1000_reads_back_everywhere(api, tenant_key
     assert pacing.status == 200, pacing.body
     options = api.get(f"{CAMPAIGNS}/{campaign['id']}/simulate/options", key=tenant_key)
     assert options.status == 200, options.body
+    # Also when it ends at midnight of year 1, the earliest instant an ISO date can name
+    ended = create_campaign(api, tenant_key, start_date=None, end_date="0001-01-01", daily_cap_cents=None)
+    pacing = api.get(f"{CAMPAIGNS}/{ended['id']}/analytics/pacing", key=tenant_key)
+    assert pacing.status == 200, pacing.body
 
 
 def test_a_budget_or_daily_cap_that_cannot_pay_one_impression_is_refused(api, tenant_key):

@@ -138,6 +138,8 @@ def test_a_campaign_ending_at_midnight_spreads_its_budget_over_the_days_it_serve
     # And on its last day, the 11th, all that is left is today's target
     last_day = datetime(2026, 6, 11, 12, 0, tzinfo=UTC)
     assert calc.days_left(ending, last_day) == 1
+    # And an end during the day serves on that day too
+    assert calc.days_left(state(daily_cap_millicents=None, ends_at=datetime(2026, 6, 12, 9, tzinfo=UTC)), NOON) == 3
 
 
 def test_on_its_last_day_the_throttle_paces_to_the_end_not_to_midnight():

@@ -180,8 +180,10 @@ def days_left(state: PacingState, now: datetime) -> int | None:
     An end at midnight serves nothing on its own date (a bare end_date "2026-08-31" is stored as its midnight)."""
     if state.ends_at is None:
         return None
-    last_day = (state.ends_at - timedelta(microseconds=1)).astimezone(UTC).date()
-    return max(1, (last_day - now.astimezone(UTC).date()).days + 1)
+    end = state.ends_at.astimezone(UTC)
+    # Counted without date arithmetic past the end, which overflows for an end in year 1 (a valid ISO date).
+    serves_on_end_date = end.time() != time(0)
+    return max(1, (end.date() - now.astimezone(UTC).date()).days + serves_on_end_date)
 
 
 def budget_left_at_day_start(state: PacingState, now: datetime) -> int:
