@@ -226,3 +226,14 @@ def test_an_unpaired_surrogate_escape_is_400_and_a_pair_is_a_character():
     # An escaped pair is one character (an emoji): accepted
     pair = _call("POST", "/probe", '{"count": 1, "kind": "a", "note": "\\ud83d\\ude00"}')
     assert pair[:2] == (200, {"ok": 1})
+
+
+@pytest.mark.parametrize(("characters", "status"), [(16_000, 422), (17_000, 413)])
+def test_the_body_bound_counts_bytes_not_characters(characters, status):
+    # Given a JSON body of emoji sent as UTF-8 (4 bytes each): 64,000 bytes fit the 65,536-byte bound, 68,000 do not
+    body = json.dumps({"count": 1, "kind": "😀" * characters}, ensure_ascii=False)
+    code, answer, _ = _call("POST", "/probe", body=body, headers={"Content-Type": "application/json"})
+    # Then only the one past the bound is refused for its size (the other reaches validation: kind is not a|b)
+    assert code == status, answer
+    if status == 413:
+        assert answer == {"detail": "Request body exceeds 65536 bytes"}
