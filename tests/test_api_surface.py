@@ -82,6 +82,29 @@ def test_openapi_documents_the_seed_success_status_of_each_route():
     assert not wrong, f"2xx responses differ from the seed's: {wrong}"
 
 
+def test_request_fields_are_documented_with_json_schema_keywords_only():
+    # pydantic describes a Decimal as "number or string" and leaves its bounds as ge/le/decimal_places, which no
+    # schema tool reads; the API refuses strings for them (core.inputs.decimal_number)
+    document = json.loads(openapi_json())
+    not_json_schema = {"ge", "le", "gt", "lt", "decimal_places", "max_digits"}
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            assert not not_json_schema & set(node), where
+            options = node.get("anyOf") or []
+            decimal_as_pydantic_says = (
+                len(options) == 2 and options[0].get("type") == "number" and options[1] == {"type": "string"}
+            )
+            assert not decimal_as_pydantic_says, where
+            for key, value in node.items():
+                walk(value, f"{where}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{where}[{index}]")
+
+    walk(document["components"]["schemas"], "schemas")
+
+
 def test_committed_openapi_json_is_current():
     committed = PROJECT_ROOT / "docs" / "openapi.json"
     assert committed.is_file(), "docs/openapi.json is missing: run make openapi"

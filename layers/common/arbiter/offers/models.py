@@ -9,10 +9,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, JsonValue, PlainSerializer, model_validator
+from pydantic import AfterValidator, BaseModel, Field, JsonValue, PlainSerializer, model_validator
 
 from arbiter import clock
-from arbiter.core.inputs import InputModel, reject_non_numbers
+from arbiter.core.inputs import InputModel, decimal_number
 
 MILLICENTS_PER_USD = 100_000
 MAX_PRICE_USD = Decimal(10_000)
@@ -122,8 +122,8 @@ class GameOfferFields(InputModel):
     """Everything of an offer but its id (the PUT body; POST adds `offer_id`)."""
 
     name: str = Field(min_length=1, max_length=NAME_MAX)
-    price_usd: Annotated[Decimal, BeforeValidator(reject_non_numbers)] = Field(
-        gt=0, le=MAX_PRICE_USD, decimal_places=2, description="USD, at most 2 decimals"
+    price_usd: decimal_number(gt=0, le=MAX_PRICE_USD, decimal_places=2) = Field(  # type: ignore[valid-type]
+        description="USD, at most 2 decimals"
     )
     grants: list[Tag] = Field(
         default_factory=list,
@@ -289,12 +289,8 @@ class FeedbackInput(InputModel):
         "applies to that showing, so a retry is a duplicate even after the offer was shown again; without it, to the "
         "player's most recent showing of the offer",
     )
-    revenue_usd: Annotated[Decimal, BeforeValidator(reject_non_numbers)] | None = Field(
-        default=None,
-        ge=0,
-        le=MAX_REVENUE_USD,
-        decimal_places=2,
-        description="required when outcome is converted; not allowed above 0 otherwise",
+    revenue_usd: decimal_number(ge=0, le=MAX_REVENUE_USD, decimal_places=2) | None = Field(  # type: ignore[valid-type]
+        default=None, description="required when outcome is converted; not allowed above 0 otherwise"
     )
 
     @model_validator(mode="after")

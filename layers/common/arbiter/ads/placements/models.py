@@ -8,9 +8,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, PlainSerializer, StringConstraints, field_validator
+from pydantic import BaseModel, Field, PlainSerializer, StringConstraints, field_validator
 
-from arbiter.core.inputs import InputModel, reject_non_numbers
+from arbiter.core.inputs import InputModel, decimal_number
 
 GAME_ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,128}$"
 GAME_ID_MAX = 128
@@ -30,11 +30,7 @@ class PlacementType(StrEnum):
 
 
 # A percentage with at most 2 decimals, so it maps exactly onto integer basis points.
-RevenueSharePct = Annotated[
-    Decimal,
-    BeforeValidator(reject_non_numbers),
-    Field(ge=0, le=100, decimal_places=2, allow_inf_nan=False),
-]
+RevenueSharePct = decimal_number(ge=0, le=100, decimal_places=2)
 
 
 def _pct_json(value: Decimal) -> int | float:
