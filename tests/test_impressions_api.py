@@ -1,6 +1,6 @@
 """POST /api/ads/impressions (seed 001, Record Impression): exactly-once billing, priced by the token or the bid."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -378,6 +378,20 @@ def test_a_daily_cap_lowered_between_read_and_charge_is_charged_against_the_new_
         assert response.status == 409, response.body
         assert response.json()["detail"] == logic.DAILY_CAP_REACHED
         assert day_spent == 900
+
+
+def test_the_daily_counter_is_on_the_utc_day_whatever_the_clocks_offset(
+    api, developer_key, served, seed_campaign_running
+):
+    # Given 900 millicents spent today (UTC), and a clock that reports the same instant at UTC+10, already the
+    # next calendar day there (01:00 on the 16th is 15:00 UTC on the 15th)
+    set_ledger(served["campaign_id"], day_spent_millicents=900, spend_day="2026-07-15")
+    seed_campaign_running.moment = datetime(2026, 7, 16, 1, 0, tzinfo=timezone(timedelta(hours=10)))
+    # When an impression is billed
+    assert api.post(IMPRESSIONS, key=developer_key, json=served).status == 201
+    # Then it counts toward the same UTC day (the counter was not rolled to the 16th and reset)
+    ledger = ledger_item(served["campaign_id"])
+    assert (ledger["spend_day"], int(ledger["day_spent_millicents"])) == ("2026-07-15", 1150)
 
 
 def test_game_and_campaign_must_exist_and_be_the_callers(api, developer_key, other_tenant_key, tenant_key, served):

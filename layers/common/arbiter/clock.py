@@ -1,7 +1,7 @@
 """One source of 'now' so tests can drive time (pacing, TTLs, token expiry) deterministically."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
@@ -25,6 +25,11 @@ def isoformat(moment: datetime) -> str:
 
 def now_iso() -> str:
     return isoformat(now())
+
+
+def utc_date(moment: datetime | None = None) -> date:
+    """The UTC calendar day of `moment` (default now): every daily counter, cap and report is on UTC days."""
+    return (moment or now()).astimezone(UTC).date()
 
 
 def parse_iso(value: str) -> datetime:

@@ -136,7 +136,7 @@ def _first_response(impression_id: str, principal: Principal, request: RecordImp
 def _roll_if_behind(campaign_id: str, ledger: BillingLedgerView) -> bool:
     """Starts today's daily counter when the ledger still counts an earlier day; whether the ledger changed
     (by this call or a concurrent one), so it must be re-read."""
-    today = clock.now().date().isoformat()
+    today = clock.utc_date().isoformat()
     if ledger.spend_day >= today:  # a ledger on a later day (a clock ahead elsewhere) keeps counting that day
         return False
     repository.roll_spend_day(campaign_id, today)

@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from arbiter import clock
 from arbiter.ads.matching.geo import PlayerLocation, geo_rejection
 from arbiter.ads.matching.models import ACTIVE, GameContext, MatchRequest, ServingCampaign, ServingPlacement
 from arbiter.ads.matching.scoring import ScoringContext
@@ -75,7 +76,7 @@ class MatchContext:
     def __init__(self, request: MatchRequest, salt: int):
         self.game_id = request.game_id
         self.now: datetime = request.now
-        self.today = request.now.date().isoformat()  # now is UTC-aware; the ledger's spend_day is a UTC date
+        self.today = clock.utc_date(request.now).isoformat()  # the ledger's spend_day is a UTC date
         self.placement_types = request.placement.placement_types
         self.blocked_advertisers = request.placement.blocked_advertisers
         self.blocked_categories = frozenset(normalize(c) for c in request.placement.blocked_categories)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
+from arbiter import clock
 from arbiter.ads.matching.models import parse_window_bound
 from arbiter.clock import parse_iso
 from arbiter.dynamo.values import as_float, as_int
@@ -131,11 +132,11 @@ class PacingState:
 
 
 def day_of(now: datetime) -> str:
-    return now.astimezone(UTC).date().isoformat()
+    return clock.utc_date(now).isoformat()
 
 
 def day_start(now: datetime) -> datetime:
-    return datetime.combine(now.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    return datetime.combine(clock.utc_date(now), time.min, tzinfo=UTC)
 
 
 def day_fraction_elapsed(now: datetime) -> float:
@@ -183,7 +184,7 @@ def days_left(state: PacingState, now: datetime) -> int | None:
     end = state.ends_at.astimezone(UTC)
     # Counted without date arithmetic past the end, which overflows for an end in year 1 (a valid ISO date).
     serves_on_end_date = end.time() != time(0)
-    return max(1, (end.date() - now.astimezone(UTC).date()).days + serves_on_end_date)
+    return max(1, (end.date() - clock.utc_date(now)).days + serves_on_end_date)
 
 
 def budget_left_at_day_start(state: PacingState, now: datetime) -> int:
@@ -290,6 +291,6 @@ def average_daily_spend(state: PacingState, now: datetime) -> float:
     """Spend per UTC day since the campaign could first spend (the later of start_date and creation: a start_date
     before the campaign existed spent nothing on those days), today included."""
     first = max((moment for moment in (state.starts_at, state.created_at) if moment is not None), default=None)
-    first_day: date = first.astimezone(UTC).date() if first is not None else now.astimezone(UTC).date()
-    days = max(1, (now.astimezone(UTC).date() - first_day).days + 1)
+    first_day: date = clock.utc_date(first if first is not None else now)
+    days = max(1, (clock.utc_date(now) - first_day).days + 1)
     return state.spent_millicents / days

@@ -98,7 +98,7 @@ def stats(principal: Principal, campaign_id: str) -> CampaignStatsOutput:
 
 def daily(principal: Principal, campaign_id: str, days: int) -> DailyOutput:
     owned_campaign_items(principal, campaign_id)
-    today = clock.now().date()
+    today = clock.utc_date()
     dates = [(today - timedelta(days=offset)).isoformat() for offset in range(days)]  # newest first
     rows = _by_prefix(repository.campaign_days(campaign_id, dates[-1], dates[0]), keys.DAY)
     users = repository.unique_user_estimates(campaign_id, keys.DAY, dates[-1], dates[0])

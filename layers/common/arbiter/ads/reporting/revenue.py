@@ -85,7 +85,7 @@ def game_revenue(principal: Principal, game_id: str, days: int) -> GameRevenueOu
     earned = repository.game_earning(game_id)
     advertisers = repository.game_counters(game_id, keys.ADVERTISER)
     top = sorted(advertisers, key=lambda item: (-int(item.get("earned_millicents", 0)), item["SK"]))[:TOP_ADVERTISERS]
-    today = clock.now().date()
+    today = clock.utc_date()
     dates = [(today - timedelta(days=offset)).isoformat() for offset in range(days)]  # newest first
     by_day = {
         item["SK"].removeprefix(keys.DAY): item
