@@ -341,6 +341,20 @@ def test_a_value_of_the_wrong_json_type_is_400_not_coerced(api, tenant_key, path
         assert listed["count"] == 0
 
 
+def test_dates_are_validated_and_kept_as_utc_like_every_api(api, tenant_key):
+    # An offer's dates in any ISO 8601 form are stored and shown in UTC with a trailing Z, as Ads and Offers do
+    body = {**OFFER_BODY, "startAt": "2026-06-01T02:00:00+02:00", "endAt": "2026-07-01"}
+    offer = post(api, tenant_key, "/api/v1/offers", body)
+    assert offer.status == 201, offer.body
+    assert (offer.json()["startAt"], offer.json()["endAt"]) == ("2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z")
+    # And one that is not a date is 422 with the field named, also a respond timestamp
+    bad = post(api, tenant_key, "/api/v1/offers", {**OFFER_BODY, "expiresAt": "tomorrow"})
+    assert bad.status == 422 and bad.json()["detail"].startswith("expiresAt: ")
+    respond = {"interactionId": "any", "offerId": "off_x", "outcome": "click", "timestamp": "yesterday"}
+    late = post(api, tenant_key, "/api/v1/respond", respond)
+    assert late.status == 422 and late.json()["detail"].startswith("timestamp: ")
+
+
 def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "category": "X"}).json()
     path = f"/api/v1/offers/{offer['id']}"

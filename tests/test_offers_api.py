@@ -701,6 +701,13 @@ def test_invalid_offer_is_422_and_writes_nothing(api, tenant_key, change):
     assert api.get(OFFERS_PATH, headers=key_header(tenant_key)).status == 404
 
 
+def test_offer_dates_are_kept_as_utc_like_every_api(api, tenant_key):
+    body = {**SEED_OFFERS[1], "starts_at": "2026-06-01T02:00:00+02:00", "ends_at": "2026-07-01"}
+    created = post(api, tenant_key, OFFERS_PATH, body)
+    assert created.status == 201, created.body
+    assert (created.json()["starts_at"], created.json()["ends_at"]) == ("2026-06-01T00:00:00Z", "2026-07-01T00:00:00Z")
+
+
 def test_invalid_replacement_is_422_and_keeps_the_offer(api, tenant_key):
     post(api, tenant_key, OFFERS_PATH, SEED_OFFERS[1])
     path = f"{OFFERS_PATH}/health_pack_10x"

@@ -4,8 +4,12 @@ never ignored, so a misspelt field cannot pass as a request that changed nothing
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
+
+from arbiter import clock
+
+DATE_TEXT_MAX = 40
 
 
 class InputModel(BaseModel):
@@ -34,3 +38,15 @@ def decimal_number(*, decimal_places: int, le: Decimal | int, ge: Decimal | int 
         Field(ge=ge, gt=gt, le=le, decimal_places=decimal_places, allow_inf_nan=False),
         WithJsonSchema(schema),
     ]
+
+
+def _normalize_iso(value: str) -> str:
+    try:
+        return clock.isoformat(clock.parse_iso(value))
+    except ValueError:
+        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-06-01T00:00:00Z") from None
+
+
+# An ISO 8601 date or date-time in any API, stored and shown as UTC with a trailing Z ("2026-06-01T00:00:00Z"):
+# a bare date is its midnight, an offset is converted. 422 when it is not one.
+IsoDateTime = Annotated[str, Field(min_length=1, max_length=DATE_TEXT_MAX), AfterValidator(_normalize_iso)]

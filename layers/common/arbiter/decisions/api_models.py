@@ -7,6 +7,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from arbiter.core.inputs import IsoDateTime
 from arbiter.decisions.models import ID_MAX, LIST_MAX, CamelModel, IdRef, JsonMap, Outcome, Tag
 from arbiter.errors import MALFORMED
 
@@ -166,7 +167,7 @@ class RespondInput(CamelModel):
     creative_id: IdRef | None = Field(default=None, description="default: the creative the decision returned")
     outcome: Outcome
     value: float = Field(default=0, ge=0, le=1e9, strict=True, description="e.g. revenue of a conversion")
-    timestamp: str | None = Field(default=None, max_length=40, description="ISO 8601; default now")
+    timestamp: IsoDateTime | None = Field(default=None, description="ISO 8601; default now")
 
 
 class RespondOutput(Output):

@@ -17,6 +17,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from arbiter.core.inputs import IsoDateTime
+
 NAME_MAX = 200
 ID_MAX = 64
 TAG_MAX = 100
@@ -103,11 +105,9 @@ class OfferInput(CamelModel):
     propensity_key: Tag | None = Field(
         default=None, description="key of attributes.propensityScores that gives this offer's fit (default: offer id)"
     )
-    start_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served before")
-    end_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not served from then on")
-    expires_at: str | None = Field(
-        default=None, max_length=40, description="ISO 8601; shown to clients, not served after"
-    )
+    start_at: IsoDateTime | None = Field(default=None, description="ISO 8601; not served before")
+    end_at: IsoDateTime | None = Field(default=None, description="ISO 8601; not served from then on")
+    expires_at: IsoDateTime | None = Field(default=None, description="ISO 8601; shown to clients, not served after")
     status: OfferStatus = OfferStatus.ACTIVE
     metadata: JsonMap = Field(default_factory=dict)
     creatives: list[CreativeInput] = Field(default_factory=list, max_length=20)
@@ -116,13 +116,6 @@ class OfferInput(CamelModel):
     def _dates(self) -> "OfferInput":
         from arbiter import clock
 
-        for name in ("start_at", "end_at", "expires_at"):
-            value = getattr(self, name)
-            if value is not None:
-                try:
-                    clock.parse_iso(value)
-                except ValueError as error:
-                    raise ValueError(f"{to_camel(name)} must be an ISO 8601 date-time") from error
         if self.start_at and self.end_at and clock.parse_iso(self.end_at) <= clock.parse_iso(self.start_at):
             raise ValueError("endAt must be after startAt")
         return self

@@ -31,10 +31,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     creative_id = request.creative_id or served[0]["creativeId"]
     if not any(offer["creativeId"] == creative_id for offer in served):
         raise BadRequestError(f"Creative '{creative_id}' was not served with offer '{request.offer_id}'")
-    try:
-        moment = clock.parse_iso(request.timestamp) if request.timestamp else clock.now()
-    except ValueError as error:
-        raise BadRequestError("timestamp must be an ISO 8601 date-time") from error
+    moment = clock.parse_iso(request.timestamp) if request.timestamp else clock.now()
     now = int(clock.now().timestamp())
     # Within [the decision, now]: a client clock ahead of ours must not extend a cooldown, nor one behind it (or a
     # timestamp from before the offer was shown) shorten one or slip out of a frequency window.

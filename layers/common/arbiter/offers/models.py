@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field, JsonValue, PlainSerializer, model_validator
 
 from arbiter import clock
-from arbiter.core.inputs import InputModel, decimal_number
+from arbiter.core.inputs import InputModel, IsoDateTime, decimal_number
 
 MILLICENTS_PER_USD = 100_000
 MAX_PRICE_USD = Decimal(10_000)
@@ -61,15 +61,6 @@ def _bounded_context(value: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(value, separators=(",", ":"))) > MAX_CONTEXT_CHARS:
         raise ValueError(f"at most {MAX_CONTEXT_CHARS} characters when serialised")
     return value
-
-
-def _iso(value: str | None, name: str) -> None:
-    if value is None:
-        return
-    try:
-        clock.parse_iso(value)
-    except ValueError as error:
-        raise ValueError(f"{name} must be an ISO 8601 date-time, e.g. 2026-06-01T00:00:00Z") from error
 
 
 # --- Catalog ---------------------------------------------------------------------------------------------
@@ -132,14 +123,12 @@ class GameOfferFields(InputModel):
     )
     eligibility: EligibilityInput = Field(default_factory=EligibilityInput)
     limits: PlayerLimitsInput = Field(default_factory=PlayerLimitsInput)
-    starts_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not recommended before")
-    ends_at: str | None = Field(default=None, max_length=40, description="ISO 8601; not recommended from then on")
+    starts_at: IsoDateTime | None = Field(default=None, description="ISO 8601; not recommended before")
+    ends_at: IsoDateTime | None = Field(default=None, description="ISO 8601; not recommended from then on")
     status: GameOfferStatus = GameOfferStatus.ACTIVE
 
     @model_validator(mode="after")
     def _window(self) -> "GameOfferFields":
-        _iso(self.starts_at, "starts_at")
-        _iso(self.ends_at, "ends_at")
         if self.starts_at and self.ends_at and clock.parse_iso(self.ends_at) <= clock.parse_iso(self.starts_at):
             raise ValueError("ends_at must be after starts_at")
         return self

@@ -1,8 +1,8 @@
-"""Field types and validation helpers shared by the campaign aggregate's input models."""
+"""Field types and validation helpers shared by the campaign aggregate's input models (dates: core.inputs)."""
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, StringConstraints
 from pydantic_core import PydanticCustomError
 
 from arbiter import clock
@@ -11,7 +11,6 @@ from arbiter.errors import BadRequestError
 from arbiter.money import impression_charge_millicents, millicents_to_cents
 
 LABEL_MAX = 64  # one category, tag or ad category
-DATE_TEXT_MAX = 40
 
 
 def ensure_has_words(value: str) -> str:
@@ -26,17 +25,6 @@ def ensure_has_words(value: str) -> str:
 Label = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=LABEL_MAX), AfterValidator(ensure_has_words)
 ]
-
-
-def _normalize_iso(value: str) -> str:
-    try:
-        return clock.isoformat(clock.parse_iso(value))
-    except ValueError:
-        raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-06-01T00:00:00Z") from None
-
-
-# An ISO 8601 date or date-time, stored and shown as UTC with a trailing Z ("2026-06-01T00:00:00Z").
-IsoDateTime = Annotated[str, Field(min_length=1, max_length=DATE_TEXT_MAX), AfterValidator(_normalize_iso)]
 
 
 def ensure_end_after_start(start_date: str | None, end_date: str | None) -> None:

@@ -8,13 +8,12 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from arbiter.ads.campaigns.affinity_models import AffinityDoc
 from arbiter.ads.campaigns.creative_models import CreativeDoc
 from arbiter.ads.campaigns.fields import (
-    IsoDateTime,
     Label,
     ensure_end_after_start,
     ensure_limits_cover_one_impression,
 )
 from arbiter.ads.campaigns.targeting_models import BlocklistRuleDoc, GeoTargetDoc
-from arbiter.core.inputs import InputModel
+from arbiter.core.inputs import InputModel, IsoDateTime
 from arbiter.money import Cents, cents_to_millicents
 
 NAME_MAX = 200
