@@ -189,6 +189,30 @@ def template_environment(props: dict[str, Any]) -> dict[str, str]:
     return env
 
 
+def secret_environment(props: dict[str, Any], endpoint: str) -> dict[str, str]:
+    """Variables naming a Secrets Manager secret of the template (!Ref of an AWS::SecretsManager::Secret): the
+    secret is created in the check's moto server, so the built function reads its key from Secrets Manager as it
+    does in AWS (boto3 reaches it through AWS_ENDPOINT_URL_SECRETS_MANAGER)."""
+    import boto3
+
+    from arbiter.devstack.template import load_template
+
+    resources = load_template()["Resources"]
+    env: dict[str, str] = {}
+    for var, value in (props.get("Environment") or {}).get("Variables", {}).items():
+        ref = value.get("Ref") if isinstance(value, dict) else None
+        if ref is None or resources.get(ref, {}).get("Type") != "AWS::SecretsManager::Secret":
+            continue
+        client = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+        name = f"deploy-check-{ref}"
+        try:
+            env[var] = client.describe_secret(SecretId=name)["ARN"]
+        except client.exceptions.ResourceNotFoundException:
+            env[var] = client.create_secret(Name=name, SecretString=os.urandom(32).hex())["ARN"]
+        env["AWS_ENDPOINT_URL_SECRETS_MANAGER"] = endpoint
+    return env
+
+
 def lambda_environment(
     function_name: str, props: dict[str, Any], endpoint: str, tables: dict[str, str]
 ) -> dict[str, str]:
@@ -204,6 +228,7 @@ def lambda_environment(
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         **template_environment(props),
+        **secret_environment(props, endpoint),
         "POWERTOOLS_LOG_LEVEL": "WARNING",
         "POWERTOOLS_TRACE_DISABLED": "1",  # no X-Ray daemon here
         "DYNAMODB_ENDPOINT_URL": endpoint,

@@ -183,6 +183,8 @@ def granted(function: str) -> set[Access]:
             if statement["Effect"] != "Allow":
                 raise ValueError(f"{function}: a Deny statement would need real IAM evaluation here")
             actions = [action for action in _as_list(statement["Action"]) if action.startswith("dynamodb:")]
+            if not actions:
+                continue  # another service's grant (the token secret): not what this recorder compares
             for resource in map(_resource, _as_list(statement["Resource"])):
                 if resource is not None:
                     grants |= {Access(action, *resource) for action in actions}

@@ -3,9 +3,11 @@
 import random
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from arbiter import clock
+from arbiter import aws, clock
 from arbiter.ads import tokens
 from arbiter.ads.billing.models import RecordImpressionInput
 from arbiter.ads.billing.revenue_share import split_charge
@@ -104,3 +106,51 @@ def test_the_longest_token_match_can_issue_is_accepted(signing_secret):
     assert len(token) <= tokens.MAX_TOKEN_LENGTH
     assert RecordImpressionInput(campaign_id="c", creative_id="c", game_id="g", impression_token=token)
     assert tokens.verify(token) == claims
+
+
+@pytest.fixture
+def secret_in_secrets_manager(monkeypatch):
+    """The AWS set-up: the key is a Secrets Manager secret named by IMPRESSION_TOKEN_SECRET_ARN."""
+    with mock_aws():
+        client = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = client.create_secret(Name="impression-token-key", SecretString="first-" + "k" * 58)["ARN"]
+        monkeypatch.delenv("IMPRESSION_TOKEN_SECRET", raising=False)
+        monkeypatch.setenv("IMPRESSION_TOKEN_SECRET_ARN", arn)
+        aws.reset_clients()
+        tokens.forget_secret()
+        yield client, arn
+    aws.reset_clients()
+    tokens.forget_secret()
+
+
+def test_a_rotation_keeps_the_tokens_signed_before_it_valid(secret_in_secrets_manager):
+    client, arn = secret_in_secrets_manager
+    # Given a token signed with the secret's current version
+    before = tokens.issue(_claims())
+    # When the secret is rotated, and the functions' cache of it has expired
+    client.put_secret_value(SecretId=arn, SecretString="second-" + "k" * 57)
+    tokens.forget_secret()
+    after = tokens.issue(_claims())
+    # Then the token issued before the rotation still verifies, as does the new one
+    assert tokens.verify(after).campaign_id == "camp_1"
+    assert tokens.verify(before).campaign_id == "camp_1"
+    # And after a second rotation the first key is no longer current nor previous: its tokens are refused
+    client.put_secret_value(SecretId=arn, SecretString="third-" + "k" * 58)
+    tokens.forget_secret()
+    with pytest.raises(BadRequestError, match="signature is invalid"):
+        tokens.verify(before)
+    assert tokens.verify(after).campaign_id == "camp_1"
+
+
+def test_a_secret_never_rotated_is_asked_for_its_previous_version_once_per_cache_period(
+    secret_in_secrets_manager, monkeypatch
+):
+    client, _ = secret_in_secrets_manager
+    calls = []
+    real = client.get_secret_value
+    monkeypatch.setattr(aws.secretsmanager_client(), "get_secret_value", lambda **kw: calls.append(kw) or real(**kw))
+    token = tokens.issue(_claims())
+    for _ in range(5):
+        tokens.verify(token)
+    # One read of the current version, one (failed) of the previous: not one per verification
+    assert len(calls) == 2

@@ -327,8 +327,18 @@ def test_only_the_match_and_impression_functions_get_the_token_secret():
     holders = {
         name
         for name, props in functions.items()
-        if "IMPRESSION_TOKEN_SECRET" in props.get("Environment", {}).get("Variables", {})
+        if "IMPRESSION_TOKEN_SECRET_ARN" in props.get("Environment", {}).get("Variables", {})
     }
-    # Then the HMAC key is set only where tokens are signed (/match) and verified (/impressions)
-    assert "IMPRESSION_TOKEN_SECRET" not in global_variables
-    assert holders == {"MatchFunction", "RecordImpressionFunction"}
+    secret_grants = {
+        name: [
+            statement["Resource"] for statement in statements if "secretsmanager:GetSecretValue" in statement["Action"]
+        ]
+        for name, props in functions.items()
+        for statements in [[s for policy in props.get("Policies", []) for s in policy.get("Statement", [])]]
+    }
+    readers = {name for name, resources in secret_grants.items() if resources}
+    # Then the HMAC key is named, and readable, only where tokens are signed (/match) and verified (/impressions)
+    assert "IMPRESSION_TOKEN_SECRET_ARN" not in global_variables
+    assert holders == readers == {"MatchFunction", "RecordImpressionFunction"}
+    for name in readers:
+        assert secret_grants[name] == [[{"Ref": "ImpressionTokenSecret"}]], name

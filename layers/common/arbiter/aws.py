@@ -32,6 +32,12 @@ def dynamodb_resource():
     )
 
 
+@cache
+def secretsmanager_client():
+    # The endpoint comes from boto3's own AWS_ENDPOINT_URL_SECRETS_MANAGER when set (the deploy check's moto).
+    return boto3.client("secretsmanager", region_name=get_settings().aws_region, config=_CLIENT_CONFIG)
+
+
 def campaigns_table():
     return dynamodb_resource().Table(get_settings().campaigns_table)
 
@@ -41,3 +47,4 @@ def reset_clients() -> None:
     get_settings.cache_clear()
     dynamodb_client.cache_clear()
     dynamodb_resource.cache_clear()
+    secretsmanager_client.cache_clear()

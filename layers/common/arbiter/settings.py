@@ -19,8 +19,10 @@ class Settings(BaseSettings):
     api_key_cache_ttl_seconds: float = Field(default=30.0, alias="API_KEY_CACHE_TTL_SECONDS", ge=0, le=60)
     # Requests larger than this are refused with 413 before any parsing.
     max_body_bytes: int = Field(default=64 * 1024, alias="MAX_BODY_BYTES", gt=0)
-    # Signs /match impression tokens; from Secrets Manager in AWS (template), random per local stack start.
+    # Signs /match impression tokens. In AWS the template passes the ARN of a Secrets Manager secret
+    # (ads.tokens reads it, and the version a rotation replaced); the local stack and tests set the key itself.
     impression_token_secret: str | None = Field(default=None, alias="IMPRESSION_TOKEN_SECRET", repr=False)
+    impression_token_secret_arn: str | None = Field(default=None, alias="IMPRESSION_TOKEN_SECRET_ARN")
     impression_token_ttl_seconds: int = Field(default=900, alias="IMPRESSION_TOKEN_TTL_SECONDS", gt=0, le=86400)
     # How old /match's in-memory snapshot of active campaigns and placements may get (docs/decisions.md D8).
     candidate_cache_ttl_seconds: float = Field(default=15.0, alias="CANDIDATE_CACHE_TTL_SECONDS", ge=0, le=300)

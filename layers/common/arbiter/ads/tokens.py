@@ -4,6 +4,11 @@ Format: base64url(compact JSON claims) + "." + base64url(HMAC-SHA256(secret, cla
 billing and attribution need (campaign, creative, game, user, session, country, price, affinity
 contributions) so /impressions trusts nothing the caller could alter. Tokens expire after
 IMPRESSION_TOKEN_TTL_SECONDS (default 15 minutes: a scene is shown shortly after it is generated).
+
+The key: in AWS a Secrets Manager secret (IMPRESSION_TOKEN_SECRET_ARN), read through Powertools' parameters with
+a 5-minute cache. Tokens are signed with its current version and verified against the current and the previous
+(AWSPREVIOUS) one, so rotating the secret does not refuse the tokens /match issued in the minutes before it.
+Locally and in tests the key is IMPRESSION_TOKEN_SECRET itself.
 """
 
 import base64
@@ -11,11 +16,14 @@ import hashlib
 import hmac
 import json
 import secrets
+import time
 from functools import cache
 
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
 from pydantic import BaseModel, Field, ValidationError
 
-from arbiter import clock
+from arbiter import aws, clock
 from arbiter.errors import BadRequestError
 from arbiter.settings import get_settings
 
@@ -39,12 +47,40 @@ class ImpressionClaims(BaseModel, frozen=True):
     expires_at: int  # epoch seconds
 
 
+SECRET_CACHE_SECONDS = 300
+
+
 @cache
-def _secret() -> bytes:
-    configured = get_settings().impression_token_secret
-    if not configured:
-        raise RuntimeError("IMPRESSION_TOKEN_SECRET is not configured")
-    return configured.encode("utf-8")
+def _providers() -> tuple[SecretsProvider, SecretsProvider]:
+    """One provider per version stage: Powertools caches by secret name only, not by the stage asked for."""
+    client = aws.secretsmanager_client()
+    return SecretsProvider(boto3_client=client), SecretsProvider(boto3_client=client)
+
+
+_no_previous_until = 0.0  # a secret never rotated has no AWSPREVIOUS: asked again only after the cache time
+
+
+def _previous_key(arn: str) -> str | None:
+    global _no_previous_until
+    if time.monotonic() < _no_previous_until:
+        return None
+    try:
+        return _providers()[1].get(arn, max_age=SECRET_CACHE_SECONDS, VersionStage="AWSPREVIOUS")  # type: ignore[return-value]
+    except GetParameterError:
+        _no_previous_until = time.monotonic() + SECRET_CACHE_SECONDS
+        return None
+
+
+def _keys() -> tuple[bytes, ...]:
+    """The signing key first, then the one a rotation replaced (if any)."""
+    settings = get_settings()
+    if settings.impression_token_secret:
+        return (settings.impression_token_secret.encode("utf-8"),)
+    arn = settings.impression_token_secret_arn
+    if not arn:
+        raise RuntimeError("Neither IMPRESSION_TOKEN_SECRET_ARN nor IMPRESSION_TOKEN_SECRET is configured")
+    current = _providers()[0].get(arn, max_age=SECRET_CACHE_SECONDS)
+    return tuple(key.encode("utf-8") for key in (current, _previous_key(arn)) if isinstance(key, str) and key)
 
 
 def _b64(data: bytes) -> str:
@@ -55,8 +91,8 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _signature(payload: str) -> str:
-    return _b64(hmac.new(_secret(), payload.encode("ascii"), hashlib.sha256).digest())
+def _signature(payload: str, key: bytes) -> str:
+    return _b64(hmac.new(key, payload.encode("ascii"), hashlib.sha256).digest())
 
 
 def expiry_from_now() -> int:
@@ -66,7 +102,7 @@ def expiry_from_now() -> int:
 def issue(claims: ImpressionClaims) -> str:
     claims_json = json.dumps(claims.model_dump(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     payload = _b64(claims_json.encode("utf-8"))
-    return f"{payload}.{_signature(payload)}"
+    return f"{payload}.{_signature(payload, _keys()[0])}"
 
 
 def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
@@ -75,7 +111,7 @@ def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 1:
         raise BadRequestError("impression_token is malformed")
     payload, signature = token.split(".")
-    if not hmac.compare_digest(signature, _signature(payload)):
+    if not any(hmac.compare_digest(signature, _signature(payload, key)) for key in _keys()):
         raise BadRequestError("impression_token signature is invalid")
     try:
         claims = ImpressionClaims.model_validate_json(_unb64(payload))
@@ -87,4 +123,7 @@ def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
 
 
 def forget_secret() -> None:
-    _secret.cache_clear()
+    """Read the key again on next use (tests; a process whose configuration changed)."""
+    global _no_previous_until
+    _providers.cache_clear()
+    _no_previous_until = 0.0
