@@ -106,6 +106,11 @@ def test_swagger_ui_is_served(stack):
     assert response.status == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert b"swagger-ui" in response.body
+    # Its scripts and styles come from one pinned CDN version, each with an integrity hash the browser checks
+    page = response.body.decode()
+    assert page.count(" integrity='sha384-") == 2 and page.count(" crossorigin='anonymous'") == 2
+    assert "swagger-ui-dist@5.35.0/swagger-ui-bundle.js' integrity=" in page
+    assert "swagger-ui-dist@5.35.0/swagger-ui.css' integrity=" in page
 
 
 def test_register_with_the_printed_demo_key_is_201(stack, demo_key):

@@ -6,7 +6,11 @@ from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swag
 
 router = Router()
 TAGS = ["Platform"]
-SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5"
+# An exact version with Subresource Integrity hashes (sha384 of the npm package's files, which jsDelivr serves as
+# they are): the page runs on the API's own origin, where users paste API keys, so a changed CDN file must not run.
+SWAGGER_CDN = "https://cdn.jsdelivr.net/npm/swagger-ui-dist@5.35.0"
+SWAGGER_JS_INTEGRITY = "sha384-gjRm0bEPMeTmMh5jT2cHccIwCUZSTd8YC+j0d0sXw0MdGEfScduGpSyF3ZSSLkX9"
+SWAGGER_CSS_INTEGRITY = "sha384-WlYgdmXYOOBWL5apwjDEZwN+U3HmXSSu5R6V5aGxEcf7z+KuRNwBhoxKVN1i3D5I"
 
 
 @router.get("/openapi.json", tags=TAGS, summary="OpenAPI document", response_description="OpenAPI 3.1 document")
@@ -27,4 +31,8 @@ def swagger_ui() -> Response[str]:
         swagger_base_url=SWAGGER_CDN,
         oauth2_config=None,
     )
+    js, css = f"{SWAGGER_CDN}/swagger-ui-bundle.js", f"{SWAGGER_CDN}/swagger-ui.css"
+    html = html.replace(
+        f"<script src='{js}'>", f"<script src='{js}' integrity='{SWAGGER_JS_INTEGRITY}' crossorigin='anonymous'>"
+    ).replace(f"href='{css}'>", f"href='{css}' integrity='{SWAGGER_CSS_INTEGRITY}' crossorigin='anonymous'>")
     return Response(status_code=200, content_type="text/html", body=html)
