@@ -1,10 +1,14 @@
 """Advertiser registration, profile and deposits (seed 001, Advertiser Management)."""
 
+import json
+
 import pytest
 from botocore.exceptions import ClientError
 
 from arbiter import aws
+from arbiter.ads.advertisers import logic as advertisers_logic
 from arbiter.ads.advertisers.repository import MAX_BALANCE_MILLICENTS, advertiser_key
+from arbiter.observability import logger
 
 ACME = {"company_name": "Acme Corp", "contact_email": "ads@acme.com", "website": "https://acme.com"}
 
@@ -222,3 +226,21 @@ def test_the_balance_stops_at_one_billion_dollars_so_its_json_stays_exact(api, t
     assert exact.status == 200, exact.body
     assert exact.json() == {"balance_cents": ceiling_cents, "deposited_cents": 1}
     assert api.get("/api/ads/profile", key=tenant_key).json()["balance_cents"] == ceiling_cents
+
+
+def test_a_500s_log_line_names_the_tenant_and_key_but_never_the_key_itself(api, tenant_key, monkeypatch, caplog):
+    # Given a bug behind an authenticated route
+    def broken(principal):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(advertisers_logic, "get_profile", broken)
+    # When it is called
+    response = api.get("/api/ads/profile", key=tenant_key)
+    # Then the caller learns nothing internal, and the stack-trace line (as the function's JSON log formats it)
+    # says who hit it
+    assert response.status == 500 and response.json() == {"detail": "Internal server error"}
+    record = next(record for record in caplog.records if record.getMessage() == "unhandled error")
+    line = json.loads(logger.registered_formatter.format(record))
+    assert line["tenant_id"] == "tenant-a"
+    assert line["key_id"].startswith("key_")
+    assert tenant_key not in json.dumps(line)

@@ -9,9 +9,13 @@ from arbiter.auth.credentials import Credential
 from arbiter.auth.keys import verify_key
 from arbiter.auth.models import Principal, Scope
 from arbiter.errors import AuthenticationError, ForbiddenError
+from arbiter.observability import logger
 
 
 def _require(principal: Principal, scope: Scope) -> Principal:
+    # Every later log line of the request names who made it (the key id, never the key): an on-call engineer
+    # reading a 500's stack trace can tell which tenant hit it.
+    logger.append_keys(tenant_id=principal.tenant_id, key_id=principal.key_id)
     if scope not in principal.scopes:
         raise ForbiddenError(f"API key lacks the '{scope.value}' scope")
     return principal
