@@ -1,5 +1,6 @@
 """POST /api/ads/impressions (seed 001, Record Impression): exactly-once billing, priced by the token or the bid."""
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -392,6 +393,21 @@ def test_the_daily_counter_is_on_the_utc_day_whatever_the_clocks_offset(
     # Then it counts toward the same UTC day (the counter was not rolled to the 16th and reset)
     ledger = ledger_item(served["campaign_id"])
     assert (ledger["spend_day"], int(ledger["day_spent_millicents"])) == ("2026-07-15", 1150)
+
+
+def test_refused_impressions_are_counted_by_reason(api, developer_key, served, capsys):
+    # Given a campaign whose budget cannot pay one more impression, and a request naming no campaign
+    budget = int(ledger_item(served["campaign_id"])["budget_millicents"])
+    set_ledger(served["campaign_id"], spent_millicents=budget - 100)
+    assert api.post(IMPRESSIONS, key=developer_key, json=served).status == 409
+    assert api.post(IMPRESSIONS, key=developer_key, json={**served, "campaign_id": "camp_none"}).status == 404
+    # Then each refusal is an ImpressionsRefused metric (CloudWatch EMF) with a bounded reason
+    blobs = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"ImpressionsRefused"' in line]
+    assert [blob["reason"] for blob in blobs] == ["budget_exhausted", "notfound"]
+    for blob in blobs:
+        (directive,) = blob["_aws"]["CloudWatchMetrics"]
+        assert directive["Namespace"] == "Arbiter"
+        assert directive["Dimensions"] == [["reason", "service"]]
 
 
 def test_game_and_campaign_must_exist_and_be_the_callers(api, developer_key, other_tenant_key, tenant_key, served):

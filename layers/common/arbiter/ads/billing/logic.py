@@ -17,6 +17,8 @@ import random
 import time
 from dataclasses import replace
 
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
 from arbiter import clock, ids
 from arbiter.ads import tokens
 from arbiter.ads.billing import repository
@@ -42,8 +44,9 @@ from arbiter.ads.placements.logic import get_active_placement
 from arbiter.ads.placements.models import PlacementItem
 from arbiter.ads.tokens import ImpressionClaims
 from arbiter.auth.models import Principal
-from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFoundError
+from arbiter.errors import ArbiterError, BadRequestError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.money import impression_charge_millicents, millicents_to_cents
+from arbiter.observability import metrics
 
 # Each attempt re-reads the ledger: a day rollover, a budget edit or write contention can each cost one.
 MAX_ATTEMPTS = 6
@@ -200,7 +203,46 @@ def _checked_for_billing(
     return placement, claims, loaded
 
 
+# Why impressions are refused, as a bounded metric dimension (a developer billing campaigns that cannot pay, a
+# game sending stale tokens, an exhausted campaign still served from a stale cache all show here).
+_REFUSAL_REASONS = {
+    BUDGET_EXHAUSTED: "budget_exhausted",
+    BUDGET_BELOW_MATCHED_PRICE: "budget_below_matched_price",
+    DAILY_CAP_REACHED: "daily_cap_reached",
+    BALANCE_TOO_LOW: "balance_too_low",
+    NOT_ACTIVE: "not_active",
+}
+
+
+def _refusal_reason(error: ArbiterError) -> str:
+    if error.detail in _REFUSAL_REASONS:
+        return _REFUSAL_REASONS[error.detail]
+    if error.detail.startswith(NOT_SERVABLE):
+        return "not_servable"
+    if error.detail.startswith("impression_token"):
+        return "token"
+    return type(error).__name__.removesuffix("Error").lower()  # notfound, forbidden, conflict, badrequest
+
+
 def record_impression(
+    principal: Principal, request: RecordImpressionInput, idempotency_key: str | None
+) -> ImpressionOutput:
+    """Bills the impression (below); a refusal is also counted as ImpressionsRefused by reason."""
+    try:
+        return _record_impression(principal, request, idempotency_key)
+    except ArbiterError as error:
+        with single_metric(
+            name="ImpressionsRefused",
+            unit=MetricUnit.Count,
+            value=1,
+            namespace=metrics.namespace,
+            default_dimensions=metrics.default_dimensions,
+        ) as metric:
+            metric.add_dimension(name="reason", value=_refusal_reason(error))
+        raise
+
+
+def _record_impression(
     principal: Principal, request: RecordImpressionInput, idempotency_key: str | None
 ) -> ImpressionOutput:
     try:
