@@ -4,9 +4,11 @@ import pytest
 from boto3.dynamodb.conditions import Key
 
 from arbiter import aws
+from arbiter.ads.campaigns import logic as campaigns_logic
 from arbiter.ads.campaigns import repository
 from tests.ads_fixtures import (
     SUMMER_LAUNCH,
+    active_campaign,
     add_creative,
     campaign_item,
     create_campaign,
@@ -456,3 +458,25 @@ def test_activate_pause_lifecycle_maintains_the_serving_index(api, tenant_key):
     assert api.post(f"{path}/pause", key=tenant_key).status == 409
     # A paused campaign can be reactivated
     assert api.post(f"{path}/activate", key=tenant_key).json()["status"] == "active"
+
+
+def test_an_advertiser_has_at_most_100_active_campaigns(api, tenant_key, other_tenant_key, monkeypatch):
+    # The cap is 100; lowered to 2 here so the test makes a handful of requests
+    assert campaigns_logic.MAX_ACTIVE_CAMPAIGNS_PER_ADVERTISER == 100
+    monkeypatch.setattr(campaigns_logic, "MAX_ACTIVE_CAMPAIGNS_PER_ADVERTISER", 2)
+    register_advertiser(api, tenant_key)
+    ids = [create_campaign(api, tenant_key)["id"] for _ in range(3)]
+    for campaign_id in ids:
+        add_creative(api, tenant_key, campaign_id)
+    for campaign_id in ids[:2]:
+        assert api.post(f"{CAMPAIGNS}/{campaign_id}/activate", key=tenant_key).status == 200
+    # When a third is activated, it is refused and stays a draft
+    refused = api.post(f"{CAMPAIGNS}/{ids[2]}/activate", key=tenant_key)
+    assert refused.status == 422, refused.body
+    assert refused.json()["detail"] == "An advertiser can have at most 2 active campaigns; pause one first"
+    assert api.get(f"{CAMPAIGNS}/{ids[2]}", key=tenant_key).json()["status"] == "draft"
+    # And pausing one makes room, while another advertiser's campaigns never counted
+    assert api.post(f"{CAMPAIGNS}/{ids[0]}/pause", key=tenant_key).status == 200
+    assert api.post(f"{CAMPAIGNS}/{ids[2]}/activate", key=tenant_key).status == 200
+    other = active_campaign(api, other_tenant_key)
+    assert other["status"] == "active"

@@ -233,9 +233,18 @@ def _ensure_can_activate(campaign: CampaignItem, ledger: LedgerItem) -> None:
         )
 
 
+# Every warm /match instance keeps every active campaign in memory (D8): one advertiser must not be able to grow
+# that snapshot for every tenant. Checked on the campaigns just read, so concurrent activations can pass it by a few.
+MAX_ACTIVE_CAMPAIGNS_PER_ADVERTISER = 100
+
+
 def activate_campaign(principal: Principal, campaign_id: str) -> CampaignOutput:
     campaign, ledger = owned_campaign(principal, campaign_id)
     _ensure_can_activate(campaign, ledger)
+    if repository.count_active(principal.tenant_id) >= MAX_ACTIVE_CAMPAIGNS_PER_ADVERTISER:
+        raise BusinessRuleError(
+            f"An advertiser can have at most {MAX_ACTIVE_CAMPAIGNS_PER_ADVERTISER} active campaigns; pause one first"
+        )
     price = impression_charge_millicents(campaign.cpm_bid_cents)
     try:
         repository.activate(

@@ -14,7 +14,7 @@ whether they changed the campaign.
 from enum import StrEnum
 from typing import Any
 
-from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws
@@ -136,6 +136,23 @@ def list_for_tenant(tenant_id: str) -> list[tuple[CampaignItem, LedgerItem]]:
         for campaign_id, item in campaigns.items()  # dicts keep the index's order
         if campaign_id in ledgers
     ]
+
+
+def count_active(tenant_id: str) -> int:
+    """How many of the tenant's campaigns are active: a COUNT Query on GSI1 (items are read, none returned)."""
+    kwargs: dict[str, Any] = {
+        "IndexName": TENANT_INDEX,
+        "KeyConditionExpression": Key("GSI1PK").eq(f"TENANT#{tenant_id}#CAMPAIGNS"),
+        "FilterExpression": Attr("SK").eq(CAMPAIGN_SK) & Attr("status").eq(CampaignStatus.ACTIVE.value),
+        "Select": "COUNT",
+    }
+    count = 0
+    while True:
+        page = aws.campaigns_table().query(**kwargs)
+        count += page["Count"]
+        if "LastEvaluatedKey" not in page:
+            return count
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
 
 def get_creative_pointer(creative_id: str) -> CreativePointerItem | None:
