@@ -154,3 +154,19 @@ def test_a_secret_never_rotated_is_asked_for_its_previous_version_once_per_cache
         tokens.verify(token)
     # One read of the current version, one (failed) of the previous: not one per verification
     assert len(calls) == 2
+
+
+def test_a_token_signed_with_a_key_rotated_in_after_this_instance_read_its_keys_verifies(secret_in_secrets_manager):
+    client, arn = secret_in_secrets_manager
+    # Given a verifying instance that has the key cached (one verification done)
+    tokens.verify(tokens.issue(_claims()))
+    # When the secret is rotated and another /match instance, reading it after the rotation, signs a token with it
+    client.put_secret_value(SecretId=arn, SecretString="second-" + "k" * 57)
+    signer = tokens._signature
+    payload = tokens.issue(_claims()).split(".")[0]
+    token = f"{payload}.{signer(payload, ('second-' + 'k' * 57).encode())}"
+    # Then this instance, whose cache still holds only the old key, reads the keys again and accepts it
+    assert tokens.verify(token).campaign_id == "camp_1"
+    # And a token no key signed is refused without reading the keys on every request
+    with pytest.raises(BadRequestError, match="signature is invalid"):
+        tokens.verify(f"{payload}.{signer(payload, b'not-the-key')}")

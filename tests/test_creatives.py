@@ -190,7 +190,7 @@ def post_raw_utf8(api, key, path, body):
 
 
 def test_creatives_stop_at_the_campaigns_content_budget_with_422_and_nothing_written(api, tenant_key):
-    # Given a campaign filled with creatives of the longest texts, up to its 300 KB content budget
+    # Given a campaign filled with creatives of the longest texts, up to its 230 KB content budget
     campaign = funded_campaign(api, tenant_key)
     path = creatives_path(campaign["id"])
     added = []
@@ -198,8 +198,8 @@ def test_creatives_stop_at_the_campaigns_content_budget_with_422_and_nothing_wri
         added.append(response.json()["id"])
     # Then the one that would pass the budget is 422 with what to do, long before DynamoDB's 400 KB item limit
     assert response.status == 422, response.body
-    assert "at most 300 KB" in response.json()["detail"]
-    assert len(added) == 5  # 13 hooks of 4 KB each: 52 KB a creative
+    assert "at most 230 KB" in response.json()["detail"]
+    assert len(added) == 4  # 13 hooks of 4 KB each: 52 KB a creative
     item = campaign_item(campaign["id"])
     assert list(item["creatives"]) == added
     assert dynamo.stored_size(item) < 400_000
@@ -213,7 +213,7 @@ def test_creatives_stop_at_the_campaigns_content_budget_with_422_and_nothing_wri
 def test_a_creative_update_that_would_pass_the_budget_is_422_and_changes_nothing(api, tenant_key):
     campaign = funded_campaign(api, tenant_key)
     path = creatives_path(campaign["id"])
-    ids = [post_raw_utf8(api, tenant_key, path, LONG_CREATIVE).json()["id"] for _ in range(5)]
+    ids = [post_raw_utf8(api, tenant_key, path, LONG_CREATIVE).json()["id"] for _ in range(4)]
     small = add_creative(api, tenant_key, campaign["id"], PRODUCT_MENTION)
     # When the small creative is given the longest texts
     grown = {"narrative_hook": LONG_HOOK, "alt_hooks": [LONG_HOOK] * 12}

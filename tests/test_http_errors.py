@@ -1,5 +1,6 @@
 """One place maps validation and domain errors to the seed's {"detail": ...} body and status codes."""
 
+import base64
 import json
 from typing import Annotated
 
@@ -237,3 +238,16 @@ def test_the_body_bound_counts_bytes_not_characters(characters, status):
     assert code == status, answer
     if status == 413:
         assert answer == {"detail": "Request body exceeds 65536 bytes"}
+
+
+@pytest.mark.parametrize(("size", "status"), [(65_536, 422), (65_537, 413)])
+def test_a_base64_body_is_measured_by_its_decoded_bytes(size, status):
+    # Given a JSON body of exactly `size` bytes sent base64-encoded (as API Gateway passes binary media)
+    text = json.dumps({"count": 1, "kind": ""})
+    body = text.replace('""', '"' + "x" * (size - len(text)) + '"')
+    assert len(body.encode()) == size
+    event = http_api_event("POST", "/probe", body=body, headers={"Content-Type": "application/json"})
+    event.update(body=base64.b64encode(body.encode()).decode(), isBase64Encoded=True)
+    result = handler(event, LambdaContext())
+    # Then only a body past the bound is refused for its size (one at it reaches validation: kind is not a|b)
+    assert result["statusCode"] == status, result["body"]

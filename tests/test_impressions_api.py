@@ -575,6 +575,17 @@ def test_a_replay_of_a_billed_impression_gets_its_first_response_whatever_change
     assert ledger_item(served["campaign_id"])["spent_millicents"] == 250
 
 
+def test_a_billed_token_sent_with_another_creative_is_refused_for_the_mismatch(api, developer_key, served):
+    # Given an impression billed with its token
+    body = {**served, "impression_token": token_for(served, cpm_bid_cents=250)}
+    assert api.post(IMPRESSIONS, key=developer_key, json=body).status == 201
+    # When the token comes back naming another creative
+    altered = api.post(IMPRESSIONS, key=developer_key, json={**body, "creative_id": "crt_other"})
+    # Then the answer names the mismatch (as for a token never billed), not a replay or an Idempotency-Key
+    assert altered.status == 400, altered.body
+    assert altered.json()["detail"] == "impression_token was issued for a different creative_id"
+
+
 def test_a_replay_after_the_campaign_ended_returns_the_first_response(
     api, developer_key, served, seed_campaign_running
 ):

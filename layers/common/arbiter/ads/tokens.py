@@ -7,7 +7,9 @@ IMPRESSION_TOKEN_TTL_SECONDS (default 15 minutes: a scene is shown shortly after
 
 The key: in AWS a Secrets Manager secret (IMPRESSION_TOKEN_SECRET_ARN), read through Powertools' parameters with
 a 5-minute cache. Tokens are signed with its current version and verified against the current and the previous
-(AWSPREVIOUS) one, so rotating the secret does not refuse the tokens /match issued in the minutes before it.
+(AWSPREVIOUS) one, so rotating the secret does not refuse the tokens /match issued in the minutes before it; a
+token no cached key verifies makes the keys be read again (at most every 10 s), for the tokens a /match instance
+signed with the new version while this one still had the old one cached.
 Locally and in tests the key is IMPRESSION_TOKEN_SECRET itself.
 """
 
@@ -21,6 +23,7 @@ from functools import cache
 
 from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, Field, ValidationError
 
 from arbiter import aws, clock
@@ -58,29 +61,53 @@ def _providers() -> tuple[SecretsProvider, SecretsProvider]:
 
 
 _no_previous_until = 0.0  # a secret never rotated has no AWSPREVIOUS: asked again only after the cache time
+_last_refresh = 0.0
+REFRESH_INTERVAL_SECONDS = 10.0
 
 
-def _previous_key(arn: str) -> str | None:
+def _never_rotated(error: GetParameterError) -> bool:
+    cause = error.__cause__ or error.__context__  # Powertools re-raises inside its except block
+    return isinstance(cause, ClientError) and cause.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+def _previous_key(arn: str, refresh: bool) -> str | None:
     global _no_previous_until
-    if time.monotonic() < _no_previous_until:
+    if not refresh and time.monotonic() < _no_previous_until:
         return None
     try:
-        return _providers()[1].get(arn, max_age=SECRET_CACHE_SECONDS, VersionStage="AWSPREVIOUS")  # type: ignore[return-value]
-    except GetParameterError:
-        _no_previous_until = time.monotonic() + SECRET_CACHE_SECONDS
-        return None
+        return _providers()[1].get(  # type: ignore[return-value]
+            arn, max_age=SECRET_CACHE_SECONDS, force_fetch=refresh, VersionStage="AWSPREVIOUS"
+        )
+    except GetParameterError as error:
+        if _never_rotated(error):
+            _no_previous_until = time.monotonic() + SECRET_CACHE_SECONDS
+        return None  # (a throttled or failed read is not remembered: the next verification asks again)
 
 
-def _keys() -> tuple[bytes, ...]:
-    """The signing key first, then the one a rotation replaced (if any)."""
+def _keys(refresh: bool = False) -> tuple[bytes, ...]:
+    """The signing key first, then the one a rotation replaced (if any); `refresh` reads both again."""
     settings = get_settings()
     if settings.impression_token_secret:
         return (settings.impression_token_secret.encode("utf-8"),)
     arn = settings.impression_token_secret_arn
     if not arn:
         raise RuntimeError("Neither IMPRESSION_TOKEN_SECRET_ARN nor IMPRESSION_TOKEN_SECRET is configured")
-    current = _providers()[0].get(arn, max_age=SECRET_CACHE_SECONDS)
-    return tuple(key.encode("utf-8") for key in (current, _previous_key(arn)) if isinstance(key, str) and key)
+    current = _providers()[0].get(arn, max_age=SECRET_CACHE_SECONDS, force_fetch=refresh)
+    return tuple(key.encode("utf-8") for key in (current, _previous_key(arn, refresh)) if isinstance(key, str) and key)
+
+
+def _signed_by_one_of(keys: tuple[bytes, ...], payload: str, signature: str) -> bool:
+    return any(hmac.compare_digest(signature, _signature(payload, key)) for key in keys)
+
+
+def _signed_by_a_fresh_key(payload: str, signature: str) -> bool:
+    """After a rotation a /match instance that read the new key signs with it while this one still has the old
+    one cached: read the keys again (at most every 10 s, so bad signatures cannot make every request read them)."""
+    global _last_refresh
+    if get_settings().impression_token_secret or time.monotonic() - _last_refresh < REFRESH_INTERVAL_SECONDS:
+        return False
+    _last_refresh = time.monotonic()
+    return _signed_by_one_of(_keys(refresh=True), payload, signature)
 
 
 def _b64(data: bytes) -> str:
@@ -111,7 +138,7 @@ def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
     if len(token) > MAX_TOKEN_LENGTH or not token.isascii() or token.count(".") != 1:
         raise BadRequestError("impression_token is malformed")
     payload, signature = token.split(".")
-    if not any(hmac.compare_digest(signature, _signature(payload, key)) for key in _keys()):
+    if not _signed_by_one_of(_keys(), payload, signature) and not _signed_by_a_fresh_key(payload, signature):
         raise BadRequestError("impression_token signature is invalid")
     try:
         claims = ImpressionClaims.model_validate_json(_unb64(payload))
@@ -124,6 +151,6 @@ def verify(token: str, *, allow_expired: bool = False) -> ImpressionClaims:
 
 def forget_secret() -> None:
     """Read the key again on next use (tests; a process whose configuration changed)."""
-    global _no_previous_until
+    global _no_previous_until, _last_refresh
     _providers.cache_clear()
-    _no_previous_until = 0.0
+    _no_previous_until = _last_refresh = 0.0

@@ -27,7 +27,12 @@ def reject_non_numbers(value: Any) -> Any:
 def decimal_number(*, decimal_places: int, le: Decimal | int, ge: Decimal | int | None = None, gt: int | None = None):
     """An exact Decimal input sent as a JSON number (reject_non_numbers), with at most `decimal_places` decimals,
     described in the OpenAPI document as the number it is (pydantic's own schema says "number or string")."""
-    schema: dict[str, Any] = {"type": "number", "maximum": float(le), "multipleOf": 10.0**-decimal_places}
+    # No multipleOf: JSON Schema validators test it in binary floating point, so 19.99 "is not a multiple of 0.01".
+    schema: dict[str, Any] = {
+        "type": "number",
+        "maximum": float(le),
+        "description": f"a JSON number with at most {decimal_places} decimals",
+    }
     if ge is not None:
         schema["minimum"] = float(ge)
     if gt is not None:

@@ -179,6 +179,12 @@ def _billed_before(
             claims = tokens.verify(request.impression_token, allow_expired=True)
         except BadRequestError:
             return None
+        if (claims.game_id, claims.campaign_id, claims.creative_id) != (
+            request.game_id,
+            request.campaign_id,
+            request.creative_id,
+        ):
+            return None  # not a replay of the token's impression: the refusal that named the mismatch stands
     elif idempotency_key is None:
         return None  # a request that cannot be replayed was never billed under this id
     impression_id = impression_id_for(principal.tenant_id, claims, idempotency_key)

@@ -2,10 +2,11 @@
 
 Creatives, geo targets, blocklist rules and affinities are maps inside the campaign item (D5), and DynamoDB refuses
 an item past 400 KB. Each kind has a count cap, held by the write's own size() condition. Creatives, geo targets
-and blocklist rules also share a byte budget, checked on the campaign just read (a concurrent add can pass it by
-one child; the headroom to 400 KB covers that, the bounded affinities and the campaign's own fields). Without it
-a few creatives with long texts (a hook and 20 alternates of 1,000 characters, up to 4 bytes each) filled the
-item, and every later write to the campaign failed.
+and blocklist rules also share a byte budget, checked on the campaign just read. The rest of the item (50
+affinities, the target lists, the fields) takes at most ~75 KB, and the largest creative ~86 KB, so the budget
+leaves room for one add that races past the check; more concurrent adds than that are stopped by DynamoDB's own
+limit (413). Without the budget a few creatives with long texts (a hook and 20 alternates of 1,000 characters, up
+to 4 bytes each) filled the item, and every later write to the campaign failed.
 """
 
 from typing import Any
@@ -17,7 +18,7 @@ from arbiter.errors import BusinessRuleError
 
 MAX_CHILDREN = {ChildMap.CREATIVES: 50, ChildMap.GEO_TARGETS: 200, ChildMap.BLOCKLIST: 200}
 _LABELS = {ChildMap.CREATIVES: "creatives", ChildMap.GEO_TARGETS: "geo targets", ChildMap.BLOCKLIST: "blocklist rules"}
-CONTENT_MAX_BYTES = 300_000
+CONTENT_MAX_BYTES = 230_000
 
 
 def too_many(child_map: ChildMap) -> BusinessRuleError:
