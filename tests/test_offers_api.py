@@ -229,15 +229,21 @@ def test_feedback_for_an_offer_never_recommended_is_accepted_and_flagged(api, te
     assert model_items(dynamodb) == []
 
 
+def recommend_hours_ago(api, key, hours):
+    """One recommendation shown `hours` ago (the clock set back for it); returns now, as it was before."""
+    start = clock.now()
+    clock.set_clock(lambda: start - timedelta(hours=hours))
+    try:
+        assert recommend(api, key, max_results=1).status == 200
+    finally:
+        clock.set_clock(None)
+    return start
+
+
 def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_key, dynamodb):
     # Given a recommendation 25 hours ago that got no report
     create_seed_offers(api, tenant_key)
-    start = clock.now()
-    clock.set_clock(lambda: start - timedelta(hours=25))
-    try:
-        assert recommend(api, tenant_key, max_results=1).status == 200
-    finally:
-        clock.set_clock(None)
+    recommend_hours_ago(api, tenant_key, 25)
 
     # When the player is seen again
     assert recommend(api, tenant_key, max_results=1).status == 200
@@ -270,12 +276,7 @@ def test_a_model_contended_through_every_retry_is_503_with_retry_after_and_recor
 ):
     # Given an overdue exposure (recommend will expire it) and one to report on
     create_seed_offers(api, tenant_key)
-    start = clock.now()
-    clock.set_clock(lambda: start - timedelta(hours=25))
-    try:
-        assert recommend(api, tenant_key, max_results=1).status == 200
-    finally:
-        clock.set_clock(None)
+    start = recommend_hours_ago(api, tenant_key, 25)
     shown = recommend(api, tenant_key, max_results=1).json()[0]["offer_id"]
     model_before = model_items(dynamodb)
     # When every write to the game's model is cancelled by concurrent writers
