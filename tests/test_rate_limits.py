@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.api_gateway import Router
 
 from arbiter import clock, ratelimit
 from arbiter.auth import keys
+from arbiter.auth import repository as auth_repository
 from arbiter.auth.dependencies import Advertiser
 from arbiter.devstack.events import http_api_event
 from arbiter.devstack.functions import LambdaContext
@@ -234,3 +235,20 @@ def test_counter_outage_fails_open_but_still_limits_locally(dynamodb, tenant_key
     ratelimit.install_limiter(RateLimiter(BrokenStore()))
     call = probe_handler(RateLimitClass.ANALYTICS)
     assert [call(tenant_key)["statusCode"] for _ in range(61)] == [200] * 60 + [429]
+
+
+def test_a_bad_key_costs_one_key_table_read_however_often_it_is_checked(api, monkeypatch, now):
+    # Given a key that does not exist, presented to a limited route three times (each checked by the limiter and
+    # by the route's authentication)
+    reads = []
+    real_get_key = auth_repository.get_key
+    monkeypatch.setattr(auth_repository, "get_key", lambda key_hash: reads.append(key_hash) or real_get_key(key_hash))
+    answers = [api.get("/api/ads/profile", key="ak_not_a_key").status for _ in range(3)]
+    # Then every answer is 401, and the key table was read once
+    assert answers == [401, 401, 401]
+    assert len(reads) == 1
+    # And the memory of refused keys stays bounded when every request brings another random key
+    monkeypatch.setattr(keys, "REFUSED_CACHE_MAX", 2)
+    for n in range(5):
+        assert api.get("/api/ads/profile", key=f"ak_random_{n}").status == 401
+    assert len(keys._refused) == 2

@@ -2,7 +2,10 @@
 
 Keys are random (192 bits), shown once, stored only as SHA-256. A verified key is cached in memory for
 API_KEY_CACHE_TTL_SECONDS (default 30 s, at most 60) so warm hot paths do not read the key table on every
-request; a revoked key therefore stops working within that TTL.
+request; a revoked key therefore stops working within that TTL. A key refused (unknown or revoked) is remembered
+for REFUSED_CACHE_SECONDS, so a request presenting a bad key (checked by the rate limiter, then by its route) and
+a client retrying it cost one key-table read, not one per check. That cannot refuse a new key: a random key
+cannot have been presented before it was created.
 """
 
 import hashlib
@@ -19,8 +22,12 @@ from arbiter.settings import get_settings
 KEY_PREFIX = "ak_"
 MAX_TENANT_ID_LENGTH = 64
 
-# key hash -> (principal, monotonic expiry). Only successful verifications are cached: a new key works at once.
+# key hash -> (principal, monotonic expiry).
 _verified: dict[str, tuple[Principal, float]] = {}
+# key hash -> monotonic expiry of the refusal; at most REFUSED_CACHE_MAX, oldest forgotten first (random bad keys).
+_refused: dict[str, float] = {}
+REFUSED_CACHE_SECONDS = 5.0
+REFUSED_CACHE_MAX = 10_000
 
 
 def hash_key(api_key: str) -> str:
@@ -57,6 +64,16 @@ def revoke_key(key_id: str) -> ApiKeyRecord:
     return record
 
 
+INVALID_KEY = "Invalid or revoked API key"
+
+
+def _remember_refusal(key_hash: str) -> None:
+    _refused.pop(key_hash, None)  # re-inserted last: the dict's order is the order refusals expire in
+    _refused[key_hash] = time.monotonic() + REFUSED_CACHE_SECONDS
+    while len(_refused) > REFUSED_CACHE_MAX:
+        del _refused[next(iter(_refused))]
+
+
 def verify_key(api_key: str | None) -> Principal:
     """The principal a raw key stands for, or AuthenticationError (missing, unknown or revoked)."""
     if not api_key:
@@ -65,15 +82,19 @@ def verify_key(api_key: str | None) -> Principal:
     cached = _verified.get(key_hash)
     if cached and cached[1] > time.monotonic():
         return cached[0]
+    if _refused.get(key_hash, 0.0) > time.monotonic():
+        raise AuthenticationError(INVALID_KEY)
     record = repository.get_key(key_hash)
     if record is None or not record.is_active:
         _verified.pop(key_hash, None)
-        raise AuthenticationError("Invalid or revoked API key")
+        _remember_refusal(key_hash)
+        raise AuthenticationError(INVALID_KEY)
     principal = Principal(tenant_id=record.tenant_id, key_id=record.key_id, scopes=frozenset(record.scopes))
     _verified[key_hash] = (principal, time.monotonic() + get_settings().api_key_cache_ttl_seconds)
     return principal
 
 
 def forget_verified_keys() -> None:
-    """Empty the in-memory cache (tests)."""
+    """Empty the in-memory caches (tests)."""
     _verified.clear()
+    _refused.clear()
