@@ -323,7 +323,7 @@ def test_from_items_reads_stored_items():
         ledger={"budget_millicents": Decimal(2_000_000), "spent_millicents": Decimal(300)},
     )
     assert campaign.budget_millicents == 2_000_000  # the ledger's copy
-    assert campaign.remaining_budget_millicents == 1_999_700
+    assert campaign.spent_millicents == 300
     assert campaign.daily_cap_millicents == 5000 and isinstance(campaign.cpm_bid_cents, int)
     assert campaign.geo_rules[0].lat == 37.5 and isinstance(campaign.geo_rules[0].radius_km, float)
     assert campaign.affinities[0].weight == 1.5

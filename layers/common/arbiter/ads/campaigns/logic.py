@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from arbiter import clock, ids
 from arbiter.ads.advertisers.logic import get_advertiser
+from arbiter.ads.budget import budget_cannot_pay_one_impression
 from arbiter.ads.campaigns import repository
 from arbiter.ads.campaigns.content import MAX_CHILDREN, ensure_room, too_many
 from arbiter.ads.campaigns.fields import (
@@ -27,7 +28,6 @@ from arbiter.ads.campaigns.models import (
     UpdateCampaignInput,
 )
 from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
-from arbiter.ads.pacing.calculations import budget_cannot_pay_one_impression
 from arbiter.auth.models import Principal
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.money import cents_to_millicents, impression_charge_millicents, millicents_to_cents

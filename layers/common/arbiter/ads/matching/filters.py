@@ -24,13 +24,13 @@ from dataclasses import replace
 from datetime import datetime
 
 from arbiter import clock
+from arbiter.ads.budget import budget_cannot_pay_one_impression, cannot_pay_one_impression
 from arbiter.ads.matching.geo import PlayerLocation, geo_rejection
 from arbiter.ads.matching.models import ACTIVE, GameContext, MatchRequest, ServingCampaign, ServingPlacement
 from arbiter.ads.matching.scoring import ScoringContext
 from arbiter.core.pipeline import EligibilityFilter
 from arbiter.core.randomness import stable_uniform
 from arbiter.core.text import contains_phrase, normalize, padded, words
-from arbiter.money import impression_charge_millicents
 
 
 class ContextTerms:
@@ -207,14 +207,14 @@ def _frequency(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
 
 
 def _budget(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
-    if campaign.remaining_budget_millicents < impression_charge_millicents(campaign.cpm_bid_cents):
+    if budget_cannot_pay_one_impression(campaign.budget_millicents, campaign.spent_millicents, campaign.cpm_bid_cents):
         return "remaining budget cannot cover one impression"
     return None
 
 
 def _daily_cap(campaign: ServingCampaign, ctx: MatchContext) -> str | None:
     cap = campaign.daily_cap_millicents
-    if cap is not None and cap - campaign.spent_on(ctx.today) < impression_charge_millicents(campaign.cpm_bid_cents):
+    if cap is not None and cannot_pay_one_impression(cap - campaign.spent_on(ctx.today), campaign.cpm_bid_cents):
         return "today's remaining daily cap cannot cover one impression"
     return None
 
@@ -223,7 +223,7 @@ def _advertiser_balance(campaign: ServingCampaign, ctx: MatchContext) -> str | N
     balance = ctx.advertiser_balances.get(campaign.advertiser_id)
     if balance is None:
         return f"no balance known for advertiser {campaign.advertiser_id}"
-    if balance < impression_charge_millicents(campaign.cpm_bid_cents):
+    if cannot_pay_one_impression(balance, campaign.cpm_bid_cents):
         return "advertiser balance cannot cover one impression"
     return None
 

@@ -207,10 +207,6 @@ class ServingCampaign:
                 bias.append((affinity_type, best.affinity_value))
         setter(self, "pipeline_bias", tuple(bias))
 
-    @property
-    def remaining_budget_millicents(self) -> int:
-        return self.budget_millicents - self.spent_millicents
-
     def spent_on(self, day: str) -> int:
         """Spend counted against `day` (UTC YYYY-MM-DD): the ledger's day counter only if it is that day's."""
         return self.day_spent_millicents if self.spend_day == day else 0

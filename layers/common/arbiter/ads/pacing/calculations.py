@@ -28,10 +28,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 
 from arbiter import clock
+from arbiter.ads.budget import budget_cannot_pay_one_impression, cannot_pay_one_impression
 from arbiter.ads.matching.models import parse_window_bound
 from arbiter.clock import parse_iso
 from arbiter.dynamo.values import as_float, as_int
-from arbiter.money import impression_charge_millicents
 
 JOB_INTERVAL = timedelta(minutes=5)  # the schedule of PacingFunction in template.yaml
 MIN_THROTTLE = 0.01
@@ -115,10 +115,6 @@ class PacingState:
         )
 
     @property
-    def impression_price(self) -> int:
-        return impression_charge_millicents(self.cpm_bid_cents)
-
-    @property
     def remaining_budget(self) -> int:
         return max(0, self.budget_millicents - self.spent_millicents)
 
@@ -169,11 +165,6 @@ def is_past_end(state: PacingState, now: datetime) -> bool:
 def is_out_of_budget(state: PacingState) -> bool:
     """The remaining budget cannot pay for one more impression."""
     return budget_cannot_pay_one_impression(state.budget_millicents, state.spent_millicents, state.cpm_bid_cents)
-
-
-def budget_cannot_pay_one_impression(budget_millicents: int, spent_millicents: int, cpm_bid_cents: int) -> bool:
-    """The rule itself, on the ledger's figures: the pacing job exhausts such a campaign, activation refuses it."""
-    return max(0, budget_millicents - spent_millicents) < impression_charge_millicents(cpm_bid_cents)
 
 
 def days_left(state: PacingState, now: datetime) -> int | None:
@@ -270,7 +261,7 @@ def next_throttle(state: PacingState, now: datetime) -> ThrottleDecision:
     if target is None:
         return ThrottleDecision(MAX_THROTTLE, state.memory.demand_rate, None, spent_today, "unpaced")
     remaining = target - spent_today
-    cap_reached = remaining < state.impression_price
+    cap_reached = cannot_pay_one_impression(remaining, state.cpm_bid_cents)
     demand = estimate_demand(state, now, cap_reached)
     if cap_reached:
         return ThrottleDecision(MIN_THROTTLE, demand, target, spent_today, "target reached")

@@ -19,6 +19,7 @@ from datetime import datetime
 
 from arbiter import clock
 from arbiter.ads.billing.repository import roll_spend_day
+from arbiter.ads.budget import cannot_pay_one_impression
 from arbiter.ads.campaigns.repository import exhaust_if_balance_low, exhaust_if_out_of_budget
 from arbiter.ads.pacing import calculations as calc
 from arbiter.ads.pacing import repository
@@ -67,7 +68,7 @@ def pace_campaign(
         if exhaust_if_out_of_budget(campaign_id, state.budget_millicents, state.cpm_bid_cents, now_iso):
             report.exhausted.append(campaign_id)
         return
-    if balance is not None and balance < state.impression_price:
+    if balance is not None and cannot_pay_one_impression(balance, state.cpm_bid_cents):
         if exhaust_if_balance_low(campaign_id, advertiser_tenant_id, state.cpm_bid_cents, now_iso):
             report.exhausted.append(campaign_id)
         return
