@@ -263,6 +263,8 @@ def test_an_advertiser_only_key_is_403(api, dynamodb, game):
         ({"session_id": "s" * 129}, 422),
         ({"player_geo": {"country_code": "USA"}}, 422),
         ({"player_geo": {"lat": 91}}, 422),
+        ({"player_geo": {"lat": True, "lng": 1.0}}, 400),  # not read as 1.0: radius targeting needs a real point
+        ({"player_geo": {"lat": 37.7, "lng": "-122.4"}}, 400),
         ({"game_context": {"narrative": "x" * 4001}}, 422),
         ({"game_context": {"mood_tags": ["tense"] * 21}}, 422),
         ({"game_context": {"actions": ["a" * 101]}}, 422),

@@ -60,6 +60,13 @@ Usd = Annotated[Decimal, PlainSerializer(_usd_json, return_type=int | float, whe
 def _bounded_context(value: dict[str, Any]) -> dict[str, Any]:
     if len(json.dumps(value, separators=(",", ":"))) > MAX_CONTEXT_CHARS:
         raise ValueError(f"at most {MAX_CONTEXT_CHARS} characters when serialised")
+    # The keys eligibility and the learner read have the seed's types; any other key is the game's own. A level
+    # sent as "34" would otherwise read as no level and silently drop every level-gated offer.
+    for key in ("level", "minutes_played"):
+        if key in value and (isinstance(value[key], bool) or not isinstance(value[key], int | float)):
+            raise ValueError(f"{key} must be a number")
+    if "segment" in value and not isinstance(value["segment"], str):
+        raise ValueError("segment must be a string")
     return value
 
 

@@ -24,8 +24,10 @@ class PlayerGeoInput(BaseModel):
     country_code: Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{2}$")] | None = None
     state_code: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=8)] | None = None
     city_name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=TEXT_MAX)] | None = None
-    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False)
-    lng: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
+    # Unknown keys are ignored (MatchInput), but a coordinate of the wrong type is refused: true or "1" is not a
+    # place, and radius targeting must not run on a point the game never sent.
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False, strict=True)
+    lng: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False, strict=True)
 
 
 class GameContextInput(BaseModel):
