@@ -170,6 +170,18 @@ def test_unknown_campaign_is_404_and_foreign_is_403(api, tenant_key, other_tenan
     assert foreign.json()["detail"]
 
 
+def test_dates_keep_their_sub_second_precision_and_take_a_lowercase_z(api, tenant_key):
+    # Given a window shorter than a second, and an RFC 3339 date with a lowercase z
+    register_advertiser(api, tenant_key)
+    campaign = create_campaign(
+        api, tenant_key, start_date="2026-06-01T00:00:00.123456Z", end_date="2026-06-01T00:00:00.9z"
+    )
+    # Then it is kept as sent (in UTC with a Z), not collapsed into one second and refused as ending at its start
+    assert (campaign["start_date"], campaign["end_date"]) == ("2026-06-01T00:00:00.123456Z", "2026-06-01T00:00:00.9Z")
+    pacing = api.get(f"{CAMPAIGNS}/{campaign['id']}/analytics/pacing", key=tenant_key)
+    assert pacing.status == 200, pacing.body
+
+
 def test_a_campaign_dated_before_year_1000_reads_back_everywhere(api, tenant_key):
     # Given a campaign starting in year 1 (glibc's strftime wrote it "1-01-01T00:00:00Z", which nothing parses)
     campaign = funded_campaign(api, tenant_key, start_date="0001-01-01", end_date="0999-12-31T23:59:59Z")

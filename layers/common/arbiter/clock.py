@@ -35,7 +35,9 @@ def utc_date(moment: datetime | None = None) -> date:
 def parse_iso(value: str) -> datetime:
     """An ISO 8601 date or date-time as an aware UTC datetime; ValueError when it is not one, including an
     offset that moves it outside the years 1-9999 (`0001-01-01T00:00:00+01:00`)."""
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value[-1:] in ("Z", "z"):  # RFC 3339 allows either case
+        value = value[:-1] + "+00:00"
+    moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     try:

@@ -47,7 +47,10 @@ def decimal_number(*, decimal_places: int, le: Decimal | int, ge: Decimal | int 
 
 def _normalize_iso(value: str) -> str:
     try:
-        return clock.isoformat(clock.parse_iso(value))
+        moment = clock.parse_iso(value)
+        text = clock.isoformat(moment)
+        # Sub-second precision, when sent, is kept: 00:00:00.9 is after 00:00:00.123.
+        return f"{text[:-1]}.{moment.microsecond:06d}".rstrip("0") + "Z" if moment.microsecond else text
     except ValueError:
         raise ValueError("must be an ISO 8601 date or date-time, e.g. 2026-06-01T00:00:00Z") from None
 
