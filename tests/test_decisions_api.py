@@ -355,6 +355,39 @@ def test_dates_are_validated_and_kept_as_utc_like_every_api(api, tenant_key):
     assert late.status == 422 and late.json()["detail"].startswith("timestamp: ")
 
 
+def test_a_put_keeps_the_creatives_it_names_by_id_and_their_contact_history(api, tenant_key):
+    # Given an offer with two creatives, a once-per-day cap per creative, and one showing of the first creative
+    body = {"name": "A", "creatives": [creative("a"), creative("b", placement="sidebar")]}
+    offer = post(api, tenant_key, "/api/v1/offers", body).json()
+    first, second = offer["creatives"]
+    cap = {"name": "once", "type": "frequency_cap", "scope": "creative", "maxCount": 1, "windowSeconds": 86400}
+    assert post(api, tenant_key, "/api/v1/contact-policies", cap).status == 201
+    shown = post(api, tenant_key, "/api/v1/recommend", SEED_BODY).json()
+    assert shown["decisions"][0]["creativeId"] == first["id"]
+    respond = {"interactionId": shown["interactionId"], "offerId": offer["id"], "outcome": "impression"}
+    assert post(api, tenant_key, "/api/v1/respond", respond).status == 200
+    # When the offer is PUT with the first creative renamed under its id, and a new third one
+    put = {**body, "creatives": [{**creative("a renamed"), "id": first["id"]}, creative("c", placement="footer")]}
+    updated = api.put(f"/api/v1/offers/{offer['id']}", key=tenant_key, json=put, headers=headers())
+    # Then the named creative keeps its id and creation time, the unnamed one is new, the omitted one is gone
+    assert updated.status == 200, updated.body
+    kept, added = updated.json()["creatives"]
+    assert (kept["id"], kept["createdAt"], kept["name"]) == (first["id"], first["createdAt"], "a renamed")
+    assert added["id"] not in (first["id"], second["id"])
+    # And the cap still counts the earlier showing against it: the customer is not shown it again today
+    cache.clear()
+    again = post(api, tenant_key, "/api/v1/recommend", SEED_BODY).json()
+    assert again["decisions"] == []
+    # A creative id the offer does not have, a repeated id, or an id in a create is refused
+    for creatives in ([{**creative("x"), "id": "dcr_unknown"}], [{**creative("x"), "id": first["id"]}] * 2):
+        refused = api.put(
+            f"/api/v1/offers/{offer['id']}", key=tenant_key, json={**body, "creatives": creatives}, headers=headers()
+        )
+        assert refused.status == 422, refused.body
+    created = post(api, tenant_key, "/api/v1/offers", {"name": "B", "creatives": [{**creative("x"), "id": "dcr_1"}]})
+    assert created.status == 422, created.body
+
+
 def test_catalog_crud_and_tenant_rule(api, tenant_key, other_tenant_key):
     offer = post(api, tenant_key, "/api/v1/offers", {"name": "A", "category": "X"}).json()
     path = f"/api/v1/offers/{offer['id']}"

@@ -35,8 +35,33 @@ OFFER, RULE, POLICY, GUARDRAIL, FLOW = "OFFER", "RULE", "POLICY", "GUARDRAIL", "
 MAX_CREATIVES_PER_OFFER = 20
 
 
-def _creative_body(offer_id: str, request: CreativeInput, now: str) -> dict[str, Any]:
-    return {**request.model_dump(mode="json"), "id": ids.new_id("dcr"), "offer_id": offer_id, "created_at": now}
+def _creative_body(
+    offer_id: str, request: CreativeInput, now: str, kept: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A new creative, or (`kept`) the new version of a stored one, which keeps its id and creation time."""
+    identity = (
+        {"id": kept["id"], "created_at": kept["created_at"]} if kept else {"id": ids.new_id("dcr"), "created_at": now}
+    )
+    return {**request.model_dump(mode="json", exclude={"id"}), **identity, "offer_id": offer_id}
+
+
+def _refuse_client_ids(creatives: list[CreativeInput]) -> None:
+    if any(creative.id is not None for creative in creatives):
+        raise BusinessRuleError("A new creative's id is assigned by the server; send ids only in a PUT of the offer")
+
+
+def _replacement_creatives(
+    offer_id: str, stored: list[dict[str, Any]], sent: list[CreativeInput], now: str
+) -> list[dict[str, Any]]:
+    """PUT's creatives: one naming a stored creative's id keeps it, the others are new."""
+    by_id = {creative["id"]: creative for creative in stored}
+    named = [creative.id for creative in sent if creative.id is not None]
+    if len(named) != len(set(named)):
+        raise BusinessRuleError("A creative id appears more than once")
+    unknown = [creative_id for creative_id in named if creative_id not in by_id]
+    if unknown:
+        raise BusinessRuleError(f"Creative '{unknown[0]}' is not one of offer '{offer_id}'s creatives")
+    return [_creative_body(offer_id, creative, now, by_id.get(creative.id or "")) for creative in sent]
 
 
 def _offer_output(body: dict[str, Any]) -> OfferOutput:
@@ -47,6 +72,7 @@ def _offer_output(body: dict[str, Any]) -> OfferOutput:
 
 
 def create_offer(principal: Principal, request: OfferInput) -> OfferOutput:
+    _refuse_client_ids(request.creatives)
     now = clock.now_iso()
     offer_id = ids.new_id("off")
     body = {
@@ -71,7 +97,8 @@ def get_offer(principal: Principal, offer_id: str) -> OfferOutput:
 
 
 def update_offer(principal: Principal, offer_id: str, request: OfferInput) -> OfferOutput:
-    """PUT replaces the offer's fields; its creatives are kept unless the body lists creatives."""
+    """PUT replaces the offer's fields; its creatives are kept unless the body lists creatives, and a listed creative
+    that names a stored one's id keeps that id (contact policies scoped to a creative count against its id)."""
     stored = repository.get_entity(OFFER, principal.tenant_id, offer_id, "Offer")
     now = clock.now_iso()
     body = {
@@ -80,7 +107,7 @@ def update_offer(principal: Principal, offer_id: str, request: OfferInput) -> Of
         "created_at": stored.body["created_at"],
         "updated_at": now,
         "creatives": (
-            [_creative_body(offer_id, creative, now) for creative in request.creatives]
+            _replacement_creatives(offer_id, stored.body["creatives"], request.creatives, now)
             if "creatives" in request.model_fields_set
             else stored.body["creatives"]
         ),
@@ -99,6 +126,7 @@ def delete_offer(principal: Principal, offer_id: str) -> None:
 
 
 def add_creative(principal: Principal, offer_id: str, request: CreativeInput) -> CreativeOutput:
+    _refuse_client_ids([request])
     stored = repository.get_entity(OFFER, principal.tenant_id, offer_id, "Offer")
     if len(stored.body["creatives"]) >= MAX_CREATIVES_PER_OFFER:
         raise BusinessRuleError(f"An offer has at most {MAX_CREATIVES_PER_OFFER} creatives")

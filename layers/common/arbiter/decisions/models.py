@@ -61,6 +61,11 @@ class OfferStatus(StrEnum):
 
 
 class CreativeInput(CamelModel):
+    id: IdRef | None = Field(
+        default=None,
+        description="only in a PUT of the offer: the id of one of its creatives, which keeps that id (and the contact "
+        "history counted against it); a creative without an id gets a new one",
+    )
     name: str = Field(min_length=1, max_length=NAME_MAX)
     channel_type: Tag = Field(description="e.g. email, sms, web, in_game")
     channel_name: str | None = Field(default=None, max_length=NAME_MAX)
