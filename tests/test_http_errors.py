@@ -187,6 +187,13 @@ def test_json_with_a_charset_is_accepted():
     assert (code, body) == (200, {"ok": 2})
 
 
+@pytest.mark.parametrize("content_type", ["APPLICATION/JSON", "Application/Json; charset=UTF-8"])
+def test_the_json_media_type_is_case_insensitive(content_type):
+    # Media types are case-insensitive (RFC 9110): Powertools alone answered 415 to these
+    code, body, _ = _call("POST", "/probe", '{"count": 2, "kind": "a"}', headers={"Content-Type": content_type})
+    assert (code, body) == (200, {"ok": 2})
+
+
 NUMBER_OUT_OF_RANGE = "Request body has a number outside the finite 64-bit float range (or NaN / Infinity)"
 
 

@@ -150,6 +150,17 @@ def _unsupported_body_response(event: dict) -> dict | None:
     )
 
 
+def _with_canonical_json_media_type(event: dict) -> dict:
+    """Media types are case-insensitive (RFC 9110), but Powertools only parses a lowercase "application/json":
+    "APPLICATION/JSON; charset=utf-8" is passed on as "application/json; charset=utf-8"."""
+    headers = event.get("headers") or {}
+    name = next((key for key in headers if key.lower() == "content-type"), None)
+    if name is None or not _is_json_media_type(headers[name]):
+        return event
+    _, separator, parameters = headers[name].partition(";")
+    return {**event, "headers": {**headers, name: "application/json" + separator + parameters}}
+
+
 def _oversized_body_response(event: dict) -> dict | None:
     """413 before any parsing or validation work is spent on a body past the documented bound."""
     limit = get_settings().max_body_bytes
@@ -273,7 +284,11 @@ def lambda_handler_for(
     app = create_resolver(*routers)
 
     def answer(event: dict, context: Any) -> dict:
-        return _oversized_body_response(event) or _unsupported_body_response(event) or app.resolve(event, context)
+        return (
+            _oversized_body_response(event)
+            or _unsupported_body_response(event)
+            or app.resolve(_with_canonical_json_media_type(event), context)
+        )
 
     @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
     @tracer.capture_lambda_handler(capture_response=False)
