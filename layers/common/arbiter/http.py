@@ -133,7 +133,7 @@ def _validation_status(validation_errors: list[dict[str, Any]]) -> HTTPStatus:
     return HTTPStatus.UNPROCESSABLE_ENTITY
 
 
-def _is_json_media_type(content_type: str) -> bool:
+def is_json_media_type(content_type: str) -> bool:
     media_type = content_type.split(";", 1)[0].strip().lower()
     # Only application/json: Powertools parses no other type (a "+json" one got past this check to its 415).
     return media_type == "application/json"
@@ -143,7 +143,7 @@ def _unsupported_body_response(event: dict) -> dict | None:
     """415 for a body sent as anything but JSON, before Powertools tries to parse it as a form or multipart."""
     headers = {name.lower(): value for name, value in (event.get("headers") or {}).items()}
     content_type = headers.get("content-type")
-    if not event.get("body") or content_type is None or _is_json_media_type(content_type):
+    if not event.get("body") or content_type is None or is_json_media_type(content_type):
         return None
     return _error_result(
         HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be application/json (got {content_type[:100]})"
@@ -155,7 +155,7 @@ def _with_canonical_json_media_type(event: dict) -> dict:
     "APPLICATION/JSON; charset=utf-8" is passed on as "application/json; charset=utf-8"."""
     headers = event.get("headers") or {}
     name = next((key for key in headers if key.lower() == "content-type"), None)
-    if name is None or not _is_json_media_type(headers[name]):
+    if name is None or not is_json_media_type(headers[name]):
         return event
     _, separator, parameters = headers[name].partition(";")
     return {**event, "headers": {**headers, name: "application/json" + separator + parameters}}

@@ -79,10 +79,16 @@ def _verified_claims(principal: Principal, request: RecordImpressionInput) -> Im
     claims = tokens.verify(request.impression_token)
     if claims.tenant_id != principal.tenant_id:
         raise ForbiddenError("impression_token was issued to another account")
-    for field in ("game_id", "campaign_id", "creative_id"):
-        if getattr(claims, field) != getattr(request, field):
-            raise BadRequestError(f"impression_token was issued for a different {field}")
+    mismatch = _field_the_token_was_not_issued_for(claims, request)
+    if mismatch is not None:
+        raise BadRequestError(f"impression_token was issued for a different {mismatch}")
     return claims
+
+
+def _field_the_token_was_not_issued_for(claims: ImpressionClaims, request: RecordImpressionInput) -> str | None:
+    return next(
+        (f for f in ("game_id", "campaign_id", "creative_id") if getattr(claims, f) != getattr(request, f)), None
+    )
 
 
 def _load_campaign(campaign_id: str) -> LoadedCampaign:
@@ -179,11 +185,7 @@ def _billed_before(
             claims = tokens.verify(request.impression_token, allow_expired=True)
         except BadRequestError:
             return None
-        if (claims.game_id, claims.campaign_id, claims.creative_id) != (
-            request.game_id,
-            request.campaign_id,
-            request.creative_id,
-        ):
+        if _field_the_token_was_not_issued_for(claims, request) is not None:
             return None  # not a replay of the token's impression: the refusal that named the mismatch stands
     elif idempotency_key is None:
         return None  # a request that cannot be replayed was never billed under this id

@@ -3,18 +3,22 @@
 from arbiter import clock, ids
 from arbiter.ads.campaigns import repository
 from arbiter.ads.campaigns.affinity_models import (
-    MAX_AFFINITIES_PER_CAMPAIGN,
     AffinityDoc,
     AffinityInput,
     AffinityOutput,
     BulkAffinitiesInput,
 )
-from arbiter.ads.campaigns.logic import RETRY_DETAIL, next_position, owned_campaign, recheck_owned, remove_child
+from arbiter.ads.campaigns.logic import (
+    RETRY_DETAIL,
+    add_child,
+    next_position,
+    owned_campaign,
+    recheck_owned,
+    remove_child,
+)
 from arbiter.ads.campaigns.repository import ChildMap, WriteRefused
 from arbiter.auth.models import Principal
-from arbiter.errors import BusinessRuleError, ConflictError
-
-TOO_MANY = f"A campaign can have at most {MAX_AFFINITIES_PER_CAMPAIGN} affinities"
+from arbiter.errors import ConflictError
 
 
 def _output(campaign_id: str, doc: AffinityDoc) -> AffinityOutput:
@@ -29,27 +33,13 @@ def list_affinities(principal: Principal, campaign_id: str) -> list[AffinityOutp
 
 def add_affinity(principal: Principal, campaign_id: str, request: AffinityInput) -> AffinityOutput:
     campaign, _ = owned_campaign(principal, campaign_id)
-    if len(campaign.affinities) >= MAX_AFFINITIES_PER_CAMPAIGN:
-        raise BusinessRuleError(TOO_MANY)
     doc = AffinityDoc(
         id=ids.new_id("aff"),
         **request.model_dump(),
         created_at=clock.now_iso(),
         position=next_position(campaign.affinities.values()),
     )
-    try:
-        # The size() condition holds the cap even when two adds race past the read above.
-        repository.put_child(
-            campaign_id,
-            principal.tenant_id,
-            ChildMap.AFFINITIES,
-            doc.model_dump(),
-            max_children=MAX_AFFINITIES_PER_CAMPAIGN,
-        )
-    except WriteRefused:
-        if len(recheck_owned(principal, campaign_id).affinities) >= MAX_AFFINITIES_PER_CAMPAIGN:
-            raise BusinessRuleError(TOO_MANY) from None
-        raise ConflictError(RETRY_DETAIL) from None
+    add_child(principal, campaign, ChildMap.AFFINITIES, doc.model_dump())  # capped at 50 (campaigns.content)
     return _output(campaign_id, doc)
 
 

@@ -11,13 +11,26 @@ to 4 bytes each) filled the item, and every later write to the campaign failed.
 
 from typing import Any
 
+from arbiter.ads.campaigns.affinity_models import MAX_AFFINITIES_PER_CAMPAIGN
 from arbiter.ads.campaigns.models import CampaignItem
 from arbiter.ads.campaigns.repository import ChildMap
 from arbiter.dynamo import stored_size
 from arbiter.errors import BusinessRuleError
 
-MAX_CHILDREN = {ChildMap.CREATIVES: 50, ChildMap.GEO_TARGETS: 200, ChildMap.BLOCKLIST: 200}
-_LABELS = {ChildMap.CREATIVES: "creatives", ChildMap.GEO_TARGETS: "geo targets", ChildMap.BLOCKLIST: "blocklist rules"}
+MAX_CHILDREN = {
+    ChildMap.CREATIVES: 50,
+    ChildMap.GEO_TARGETS: 200,
+    ChildMap.BLOCKLIST: 200,
+    ChildMap.AFFINITIES: MAX_AFFINITIES_PER_CAMPAIGN,
+}
+_LABELS = {
+    ChildMap.CREATIVES: "creatives",
+    ChildMap.GEO_TARGETS: "geo targets",
+    ChildMap.BLOCKLIST: "blocklist rules",
+    ChildMap.AFFINITIES: "affinities",
+}
+# The maps the byte budget covers; affinities are small and bounded by their count (in the ~75 KB outside it).
+BUDGETED = (ChildMap.CREATIVES, ChildMap.GEO_TARGETS, ChildMap.BLOCKLIST)
 CONTENT_MAX_BYTES = 230_000
 
 
@@ -29,7 +42,7 @@ def content_size(campaign: CampaignItem) -> int:
     """The stored bytes of the campaign's creatives, geo targets and blocklist rules."""
     return sum(
         stored_size(child.model_dump(exclude_none=True))
-        for child_map in MAX_CHILDREN
+        for child_map in BUDGETED
         for child in getattr(campaign, child_map.value).values()
     )
 
@@ -40,6 +53,8 @@ def ensure_room(
     """422 unless the campaign can take `doc` (a new child, or the new version of `replaces`)."""
     if replaces is None and len(getattr(campaign, child_map.value)) >= MAX_CHILDREN[child_map]:
         raise too_many(child_map)
+    if child_map not in BUDGETED:
+        return
     growth = stored_size(doc) - (stored_size(replaces) if replaces is not None else 0)
     if growth <= 0:
         return

@@ -68,7 +68,8 @@ def next_position(siblings: Iterable[_Positioned]) -> int:
 
 
 def add_child(principal: Principal, campaign: CampaignItem, child_map: ChildMap, doc: dict[str, Any]) -> None:
-    """Adds a geo target or blocklist rule to the campaign just read, within what a campaign may hold (content)."""
+    """Adds a geo target, blocklist rule or affinity to the campaign just read, within what a campaign may hold
+    (campaigns.content: the count cap, held by the write's condition, and the byte budget)."""
     ensure_room(campaign, child_map, doc)
     try:
         repository.put_child(campaign.id, principal.tenant_id, child_map, doc, max_children=MAX_CHILDREN[child_map])

@@ -17,7 +17,7 @@ from arbiter.decisions.api_models import (
     RecommendOutput,
     RecommendRequest,
 )
-from arbiter.http import error_response, validated_body
+from arbiter.http import error_response, is_json_media_type, validated_body
 
 router = Router()
 TAGS = ["Decisions: recommend"]
@@ -78,8 +78,7 @@ _RESPONSES = {
 )
 def recommend(principal: DecisionsClient):
     event = router.current_event
-    content_type = (event.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type != "application/json":
+    if not is_json_media_type(event.headers.get("content-type") or ""):
         return error_response(415, "Content-Type must be application/json")
     request = validated_body(RecommendRequest, event.body)
     ip, user_agent = _client(event.raw_event.get("requestContext") or {})
