@@ -10,6 +10,11 @@ Items (interactions table, PK/SK):
   recommendation: the context features, the shown offers as they were (price, the grants the model learns from -
   OfferFeatures.learnt_grants, at most 4 - so the item stays small whatever an offer grants, gap match flag `gap` and
   count `gap_count`, rank) and an `outcomes` map filled by feedback and expiry. `expires_at` = shown + 30 days (TTL).
+  It also carries the keys of the expiry sweep's index (GSI1, sparse: no other item of the table has them),
+  written in the same PutItem: `GSI1PK` = `OFFERDUE#<UTC hour its exposures become overdue>#<shard>` (due_partition;
+  the shard is a stable hash of game and player, so one hour's recommendations spread over DUE_SHARDS index
+  partitions) and `GSI1SK` = `<shown_at>#<game_id>#<player_id>#<interaction_id>` (unique, in showing order).
+  The sweep (arbiter.learning.sweep) reads the index hour by hour and calls expire_overdue for each player.
 
 No lost updates: one outcome is one TransactWriteItems - the log item's `outcomes.<offer>` is set under a
 condition (a first outcome, or `converted` over `expired` or `dismissed`), which makes a retried report a no-op, and the
@@ -23,12 +28,13 @@ instance's own updates to it as it writes them, so a warm recommend reads nothin
 a refresh is one Query (paginated past 1 MB).
 """
 
+import hashlib
 import random
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from botocore.exceptions import ClientError
 
@@ -45,6 +51,9 @@ LOG_RETENTION = HISTORY_WINDOW  # the player history (exposure.player_history) l
 # A transaction holds the log item plus at most 1 + 1 + 1 + MAX_GRANT_DESCRIPTORS model items (S, O#, P#, G#).
 _MAX_TRANSACTION_ATTEMPTS = 8
 _MAX_OUTCOME_RACES = 3
+# The expiry sweep's index on the interactions table (template.yaml InteractionsTable, KEYS_ONLY).
+DUE_INDEX = "GSI1"
+DUE_SHARDS = 8  # index partitions per hour: a stable hash of (game, player) picks one
 
 
 class FeedbackStatus:
@@ -75,6 +84,30 @@ def _model_pk(game_id: str) -> str:
 
 def _log_pk(game_id: str, player_id: str) -> str:
     return f"OFFERRECS#{game_id}#{player_id}"
+
+
+def log_owner(log_pk: str) -> tuple[str, str]:
+    """(game_id, player_id) of a recommendation-log partition key (game ids hold no `#`)."""
+    prefix, game_id, player_id = log_pk.split("#", 2)
+    if prefix != "OFFERRECS":
+        raise ValueError(f"not a recommendation-log key: {log_pk!r}")
+    return game_id, player_id
+
+
+def due_hour(moment: datetime) -> datetime:
+    """The UTC hour `moment` falls in: the expiry sweep's unit of work."""
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def due_shard(game_id: str, player_id: str) -> int:
+    """The player's shard of the expiry index: stable across processes (unlike hash()), uniform over DUE_SHARDS."""
+    digest = hashlib.blake2b(f"{game_id}#{player_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % DUE_SHARDS
+
+
+def due_partition(hour: datetime, shard: int) -> str:
+    """The expiry index's partition key of one hour and shard, e.g. `OFFERDUE#2026-11-23T05#3`."""
+    return f"OFFERDUE#{hour:%Y-%m-%dT%H}#{shard}"
 
 
 def feature_group(name: str) -> str:
@@ -168,15 +201,20 @@ def _shown_at_key(moment: datetime) -> str:
 
 
 def record_recommendation(game_id: str, player_id: str, exposures: list[Exposure]) -> None:
-    """Log one recommendation (its exposures share interaction id, context and time): one PutItem."""
+    """Log one recommendation (its exposures share interaction id, context and time): one PutItem, which also
+    indexes it for the expiry sweep under the hour its exposures become overdue."""
     if not exposures:
         return
     first = exposures[0]
+    shown_at = _shown_at_key(first.shown_at)
+    due = due_hour(first.shown_at + DEFAULT_EXPIRY_WINDOW)
     item = {
         "PK": {"S": _log_pk(game_id, player_id)},
-        "SK": {"S": f"REC#{_shown_at_key(first.shown_at)}#{first.interaction_id}"},
+        "SK": {"S": f"REC#{shown_at}#{first.interaction_id}"},
+        "GSI1PK": {"S": due_partition(due, due_shard(game_id, player_id))},
+        "GSI1SK": {"S": f"{shown_at}#{game_id}#{player_id}#{first.interaction_id}"},
         "interaction_id": {"S": first.interaction_id},
-        "shown_at": {"S": _shown_at_key(first.shown_at)},
+        "shown_at": {"S": shown_at},
         "context": {"L": [{"S": name} for name in first.context]},
         "offers": {"M": {e.offer.offer_id: _offer_to_item(e, rank) for rank, e in enumerate(exposures, start=1)}},
         "outcomes": {"M": {}},
@@ -358,9 +396,10 @@ def expire_overdue(
 ) -> int:
     """Resolve the player's exposures older than `window` that have no outcome as `expired`; returns how many.
 
-    Called when a player is seen (/v2/recommend, from the log it already read; there is no sweep: D12).
-    `logged` is the player's log as player_exposures just returned it, so a caller that read it does not read
-    it twice (a stale copy is safe: each expiry is a conditional write).
+    Called when a player is seen (/v2/recommend, from the log it already read) and, for players who do not come
+    back, by the expiry sweep (arbiter.learning.sweep, every 15 minutes: D12). `logged` is the player's log as
+    player_exposures just returned it, so a caller that read it does not read it twice (a stale copy is safe:
+    each expiry is a conditional write).
     """
     moment = now or clock.now()
     found = player_exposures(game_id, player_id) if logged is None else logged

@@ -1,0 +1,38 @@
+"""OffersExpirySweepFunction: the offers learner's scheduled expiry sweep (EventBridge, rate(15 minutes));
+see arbiter.learning.sweep."""
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from arbiter.learning import sweep
+from arbiter.observability import logger, metrics, tracer
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    # The run sweeps from the stored watermark and the clock, not from the event's time: a late or repeated
+    # delivery does the same (idempotent) work as a timely one. It stops in time to save where it is.
+    report = sweep.run(time_left=lambda: context.get_remaining_time_in_millis() / 1000)
+    metrics.add_metric(name="ExposuresExpiredBySweep", unit=MetricUnit.Count, value=report.expired)
+    metrics.add_metric(name="ExpirySweepPlayers", unit=MetricUnit.Count, value=report.players)
+    metrics.add_metric(name="ExpirySweepHours", unit=MetricUnit.Count, value=report.hours)
+    metrics.add_metric(name="ExpirySweepBacklogHours", unit=MetricUnit.Count, value=report.backlog_hours)
+    metrics.add_metric(name="ExpirySweepFailures", unit=MetricUnit.Count, value=len(report.failed))
+    metrics.add_metric(name="ExpirySweepSkipped", unit=MetricUnit.Count, value=len(report.skipped))
+    logger.info(
+        "offers expiry sweep run",
+        start=report.start,
+        position=report.position,
+        stopped=report.stopped,
+        hours=report.hours,
+        items=report.items,
+        players=report.players,
+        expired=report.expired,
+        backlog_hours=report.backlog_hours,
+        failed=len(report.failed),
+        skipped=len(report.skipped),
+    )
+    return report.as_dict()
