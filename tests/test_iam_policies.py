@@ -3,10 +3,11 @@
 moto ignores IAM, so a missing grant passes every other test and answers 500 in AWS (e.g. the Offers functions
 without dynamodb:GetItem on the key table). Here one compact scenario calls every route once - with every cache
 cold and the rate limiter writing its shared counter on every request, so the cold paths run - plus the pacing
-job and the impressions-stream aggregator; tests/iam_recorder.py logs each function's DynamoDB calls as the IAM
-actions they need (a transaction as its per-item actions), and the template must grant all of them. The reverse
-check keeps the policies least-privilege: a grant the scenario never used must be listed in UNEXERCISED_GRANTS with
-the code path that needs it.
+job, the impressions-stream aggregator and the offers expiry sweep (a day later, so it expires an exposure as well
+as reading its index); tests/iam_recorder.py logs each function's DynamoDB calls as the IAM actions they need (a
+transaction as its per-item actions), and the template must grant all of them. The reverse check keeps the
+policies least-privilege: a grant the scenario never used must be listed in UNEXERCISED_GRANTS with the code path
+that needs it.
 """
 
 import json
@@ -90,6 +91,7 @@ def recorded() -> CallRecorder:
                 _ads_scenario(api, key, recorder, manual)
                 _decisions_scenario(api, key)
                 _offers_scenario(api, key)
+                _run_expiry_sweep(recorder, manual)
                 _platform_scenario(api)
         finally:
             clock.set_clock(None)
@@ -269,6 +271,17 @@ def _offers_scenario(api: RecordingApiClient, key: str) -> None:
     response = api.post("/v1/feedback", headers=header, json=feedback)
     assert response.headers["x-feedback-status"] == "applied", response.body
     _ok(api.delete(f"{offers}/gold_500", headers=header), 204)
+
+
+def _run_expiry_sweep(recorder: CallRecorder, manual: ManualClock) -> None:
+    """The offers expiry sweep a day after the offers scenario: the exposure left without a report expires."""
+    (function,) = [fn for fn in scheduled_functions() if fn.logical_id == "OffersExpirySweepFunction"]
+    event = json.loads(generate_events.event_path(function).read_text())
+    manual.moment += timedelta(hours=26)  # past the window and its hour
+    learning_store.forget_models()
+    with recorder.serving(function.logical_id):
+        report = load_handler(function.code_uri, function.handler)(event, LambdaContext(function.logical_id))
+    assert (report["expired"], report["failed"]) == (1, []), report
 
 
 def _platform_scenario(api: RecordingApiClient) -> None:

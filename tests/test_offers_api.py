@@ -3,15 +3,18 @@
 import random
 from datetime import timedelta
 
+import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.learning import model, store
+from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW
 from arbiter.learning.features import OfferFeatures, context_features, pair_features, segment_feature
 from arbiter.offers import catalog as offers_catalog
 from arbiter.offers import recommend as offers_recommend
 from arbiter.offers import repository as offers_repository
+from arbiter.settings import get_settings
 
 GAME = "ool-mmo"
 PLAYER = "player_8a2f"
@@ -252,6 +255,49 @@ def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_ke
     outcomes = [exposure.outcome for exposure, _ in store.player_exposures(GAME, PLAYER)]
     assert outcomes.count("expired") == 1
     assert sum(int(item["updates"]["N"]) for item in model_items(dynamodb) if item["SK"]["S"] == "S") == 1
+
+
+def test_recommend_indexes_its_log_item_for_the_expiry_sweep_in_the_same_write(api, tenant_key, dynamodb, monkeypatch):
+    # Given the seed's offers and a warm instance (key, catalog and model cached by a first recommend)
+    create_seed_offers(api, tenant_key)
+    assert recommend(api, tenant_key).status == 200
+    calls: list[str] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        calls.append(operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+
+    # When the player is recommended offers again
+    response = recommend(api, tenant_key)
+    monkeypatch.undo()
+
+    # Then it made the round trips it made before the index: the player's log, the purchases (an offer has a
+    # purchase limit) and the one log write
+    assert response.status == 200, response.body
+    assert calls == ["Query", "GetItem", "PutItem"]
+    # And that write carries the expiry index's keys: the UTC hour its exposures become overdue, the player's shard
+    newest, sort_key = store.player_exposures(GAME, PLAYER)[0]
+    assert newest.interaction_id == response.headers["x-interaction-id"]
+    table = get_settings().interactions_table
+    key = {"PK": {"S": f"OFFERRECS#{GAME}#{PLAYER}"}, "SK": {"S": sort_key}}
+    item = dynamodb.get_item(TableName=table, Key=key)["Item"]
+    due = store.due_hour(newest.shown_at + DEFAULT_EXPIRY_WINDOW)
+    partition = store.due_partition(due, store.due_shard(GAME, PLAYER))
+    assert item["GSI1PK"]["S"] == partition == f"OFFERDUE#{due:%Y-%m-%dT%H}#{store.due_shard(GAME, PLAYER)}"
+    shown_at = item["shown_at"]["S"]
+    assert item["GSI1SK"]["S"] == f"{shown_at}#{GAME}#{PLAYER}#{newest.interaction_id}"
+    # And the index finds it under that hour (keys only: the log item's key is all the sweep needs)
+    indexed = dynamodb.query(
+        TableName=table,
+        IndexName=store.DUE_INDEX,
+        KeyConditionExpression="GSI1PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": partition}},
+    )["Items"]
+    assert key in [{"PK": entry["PK"], "SK": entry["SK"]} for entry in indexed]
+    assert all(set(entry) == {"PK", "SK", "GSI1PK", "GSI1SK"} for entry in indexed)
 
 
 def _model_always_contended(monkeypatch):

@@ -11,9 +11,15 @@ def _of_type(kind: str) -> dict[str, dict]:
 
 def test_every_alarm_notifies_the_alarm_topic():
     alarms = _of_type("AWS::CloudWatch::Alarm")
-    assert {"UnhandledErrorsAlarm", "DynamoDBBusyAlarm", "PacingFailuresAlarm", "AggregatorFailuresAlarm"} <= set(
-        alarms
-    )
+    assert {
+        "UnhandledErrorsAlarm",
+        "DynamoDBBusyAlarm",
+        "PacingFailuresAlarm",
+        "AggregatorFailuresAlarm",
+        "OffersExpirySweepFailuresAlarm",
+        "OffersExpirySweepErrorsAlarm",
+        "OffersExpirySweepBehindAlarm",
+    } <= set(alarms)
     for name, alarm in alarms.items():
         assert alarm["Properties"].get("AlarmActions") == [{"Ref": "AlarmTopic"}], name
 
