@@ -1,8 +1,9 @@
 """DynamoDB round trips per request, per endpoint: the cost users pay.
 
-Runs the seed's ads flow in-process against moto (the real handlers, routed as template.yaml routes them),
-counting the DynamoDB API calls each request makes, cold (first call on a fresh instance state) and warm
-(the same request again). Run: `.venv/bin/python -m benchmarks.dynamodb_calls`.
+Runs the seed's ads flow, then the offers flow (seed 000: a game offer, /v2/recommend, /v1/feedback), in-process
+against moto (the real handlers, routed as template.yaml routes them), counting the DynamoDB API calls each
+request makes, cold (first call on a fresh instance state) and warm (the same request again).
+Run: `.venv/bin/python -m benchmarks.dynamodb_calls`.
 """
 
 import benchmarks.offline_aws  # noqa: F401  (first: fake AWS credentials before boto3 loads)
@@ -39,6 +40,12 @@ MATCH = {
     "session_id": "sess_1",
 }
 
+# Offers (seed 000): one offer without per-player limits (with max_purchases a recommend also reads the
+# player's purchases: one GetItem more).
+GAME_OFFER = {"offer_id": "gold_500", "name": "500 Gold", "price_usd": 4.99, "grants": ["gold"]}
+RECOMMEND = {"game_id": "bench_game", "player_id": "player_1", "session_context": {"level": 12}}
+FEEDBACK = {"game_id": "bench_game", "player_id": "player_1", "offer_id": "gold_500", "outcome": "dismissed"}
+
 
 class CallCounter:
     def __init__(self) -> None:
@@ -67,8 +74,8 @@ def main() -> None:
         gateway = Gateway()
         auth = {"Authorization": f"Bearer {key}"}
 
-        def measure(label: str, method: str, path: str, body=None, expect=(200, 201, 204)) -> dict:
-            response = gateway.request(method, path, headers=auth, body=body)
+        def measure(label: str, method: str, path: str, body=None, expect=(200, 201, 204), headers=None) -> dict:
+            response = gateway.request(method, path, headers=headers or auth, body=body)
             assert response.status in expect, (label, response.status, response.body)
             calls = counter.take()
             rows.append((label, response.function or "?", sum(calls.values()), ", ".join(sorted(calls))))
@@ -108,6 +115,11 @@ def main() -> None:
             "/api/ads/impressions",
             {"campaign_id": cid, "creative_id": second.get("creative_id"), "game_id": "bench_game"},
         )
+        offers = {"X-API-Key": key}
+        measure("create game offer", "POST", "/v2/games/bench_game/offers", GAME_OFFER, headers=offers)
+        measure("offers recommend (cold catalog and model)", "POST", "/v2/recommend", RECOMMEND, headers=offers)
+        measure("offers recommend (warm)", "POST", "/v2/recommend", RECOMMEND, headers=offers)
+        measure("offers feedback", "POST", "/v1/feedback", FEEDBACK, headers=offers)
     aws.reset_clients()
 
     print("| request | function | DynamoDB calls | operations (distinct) |")
