@@ -2,8 +2,10 @@
 
 A recommendation shows offers; each shown offer (an exposure) gets an outcome: `converted` or `dismissed` when
 the game reports it, or `expired` when no report came within the expiry window (DEFAULT_EXPIRY_WINDOW, 24 h: an
-offer a player has not bought a day after seeing it counts as not bought; resolved when the player is next seen).
-Only `converted` is final.
+offer a player has not bought a day after seeing it counts as not bought). An overdue exposure is resolved when the
+player is next seen (/v2/recommend) or, for a player who does not come back, by the expiry sweep
+(arbiter.learning.sweep, OffersExpirySweepFunction, every 15 minutes over the UTC hours that have ended): at most
+~1 h 15 min after its window ends while the sweep keeps up (docs/decisions.md D12). Only `converted` is final.
 Expired exposures teach the model the same thing as a dismissal. A conversion reported after the window, or
 after a dismissal, is still applied: the model then holds one negative and one positive for that exposure, a
 small bias we accept rather than dropping a purchase.
