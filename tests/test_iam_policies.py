@@ -270,6 +270,9 @@ def _offers_scenario(api: RecordingApiClient, key: str) -> None:
     feedback = {**player, "offer_id": "blade_bundle", "outcome": "converted", "revenue_usd": 9.99}
     response = api.post("/v1/feedback", headers=header, json=feedback)
     assert response.headers["x-feedback-status"] == "applied", response.body
+    # A conversion of an offer never shown to the player: counted toward its limit by a conditional UpdateItem
+    unmatched = api.post("/v1/feedback", headers=header, json={**feedback, "player_id": "p2"})
+    assert unmatched.headers["x-feedback-status"] == "unmatched", unmatched.body
     _ok(api.delete(f"{offers}/gold_500", headers=header), 204)
 
 

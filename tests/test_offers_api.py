@@ -8,12 +8,15 @@ import pytest
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
+from arbiter.auth.models import Principal
 from arbiter.learning import model, store
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW
 from arbiter.learning.features import OfferFeatures, context_features, pair_features, segment_feature
 from arbiter.offers import catalog as offers_catalog
+from arbiter.offers import feedback as offers_feedback
 from arbiter.offers import recommend as offers_recommend
 from arbiter.offers import repository as offers_repository
+from arbiter.offers.models import CreateGameOfferInput, FeedbackInput, GameOfferItem
 from arbiter.settings import get_settings
 
 GAME = "ool-mmo"
@@ -230,6 +233,185 @@ def test_feedback_for_an_offer_never_recommended_is_accepted_and_flagged(api, te
         assert response.headers["x-feedback-matched"] == "false"
         assert response.headers["x-feedback-status"] == "unmatched"
     assert model_items(dynamodb) == []
+
+
+# --- Unmatched conversions: counted toward the purchase limit, never learned from ---------------------------
+
+
+def purchases_item(dynamodb, game=GAME, player=PLAYER) -> dict:
+    key = {"PK": {"S": f"OFFERBUYS#{game}#{player}"}, "SK": {"S": "COUNTS"}}
+    return dynamodb.get_item(TableName=get_settings().interactions_table, Key=key).get("Item", {})
+
+
+def recommended(api, key, **changes) -> list[str]:
+    response = recommend(api, key, max_results=10, **changes)
+    assert response.status == 200, response.body
+    return [entry["offer_id"] for entry in response.json()]
+
+
+def test_a_conversion_of_an_offer_never_recommended_counts_toward_its_limit_and_not_the_model(
+    api, tenant_key, dynamodb
+):
+    # Given the bundle (at most one purchase per player) and a model that has learnt from another player
+    create_seed_offers(api, tenant_key)
+    assert "health_pack_10x" in recommended(api, tenant_key, player_id="player_other")
+    learnt = {**SEED_FEEDBACK, "player_id": "player_other", "offer_id": "health_pack_10x", "revenue_usd": 2.99}
+    assert post(api, tenant_key, "/v1/feedback", learnt).headers["x-feedback-status"] == "applied"
+    model_before = model_items(dynamodb)
+    assert model_before
+    # And a player who was never shown the bundle
+
+    # When the game reports that the player bought it (in the shop, say)
+    response = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then it is accepted and flagged as before
+    assert response.status == 200 and response.json() == {"status": "ok"}
+    assert response.headers["x-feedback-matched"] == "false"
+    assert response.headers["x-feedback-status"] == "unmatched"
+    assert "x-interaction-id" not in response.headers
+    # And the model did not change
+    assert model_items(dynamodb) == model_before
+    # And the purchase is counted with its revenue, so the bundle is no longer recommended to that player
+    assert purchases() == {"summer_blade_bundle": 1}
+    assert int(purchases_item(dynamodb)["revenue_millicents"]["N"]) == 999_000
+    assert "summer_blade_bundle" not in recommended(api, tenant_key)
+    # But still is to a player who has not bought it
+    assert "summer_blade_bundle" in recommended(api, tenant_key, player_id="player_third")
+
+
+def test_a_retried_unmatched_conversion_counts_once(api, tenant_key, dynamodb):
+    # Given the bundle allowing two purchases per player, never shown to the player
+    create_seed_offers(api, tenant_key)
+    bundle = {key: value for key, value in SEED_OFFERS[0].items() if key != "offer_id"}
+    twice = {**bundle, "limits": {"max_purchases": 2}}
+    assert api.put(f"{OFFERS_PATH}/summer_blade_bundle", json=twice, headers=key_header(tenant_key)).status == 200
+
+    # When the same unmatched conversion is reported twice
+    first = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+    retry = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then both are accepted as unmatched, and they count as one purchase, with one revenue
+    for response in (first, retry):
+        assert response.status == 200 and response.json() == {"status": "ok"}
+        assert response.headers["x-feedback-status"] == "unmatched"
+    assert purchases() == {"summer_blade_bundle": 1}
+    assert int(purchases_item(dynamodb)["revenue_millicents"]["N"]) == 999_000
+    # And the bundle is still recommended to the player (one purchase of two)
+    assert "summer_blade_bundle" in recommended(api, tenant_key)
+
+    # When the player then buys it through that recommendation
+    bought = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then it is matched and counted too: two purchases, the limit reached
+    assert bought.headers["x-feedback-status"] == "applied"
+    assert purchases() == {"summer_blade_bundle": 2}
+    assert int(purchases_item(dynamodb)["revenue_millicents"]["N"]) == 2 * 999_000
+    assert "summer_blade_bundle" not in recommended(api, tenant_key)
+
+
+def test_a_concurrent_double_unmatched_conversion_counts_once_without_an_error(api, tenant_key, dynamodb, monkeypatch):
+    # Given the bundle allowing two purchases, never shown to the player, and two reports of the same conversion
+    # racing: the second finds no exposure and counts the purchase after the first found none, before it counts
+    create_seed_offers(api, tenant_key)
+    bundle = {key: value for key, value in SEED_OFFERS[0].items() if key != "offer_id"}
+    twice = {**bundle, "limits": {"max_purchases": 2}}
+    assert api.put(f"{OFFERS_PATH}/summer_blade_bundle", json=twice, headers=key_header(tenant_key)).status == 200
+    counted: list[bool] = []
+    original_count = offers_repository.count_unmatched_purchase
+
+    def count(*args, **kwargs):
+        counted.append(original_count(*args, **kwargs))
+        return counted[-1]
+
+    monkeypatch.setattr(offers_repository, "count_unmatched_purchase", count)
+    original_report = store.report_outcome
+    principal = Principal(tenant_id="tenant-a", key_id="other_instance", scopes=frozenset())
+    raced: list[bool] = []
+
+    def racing_report(*args, **kwargs):
+        result = original_report(*args, **kwargs)
+        if not raced:  # the first report, between finding no exposure and counting: the other one runs now
+            raced.append(True)
+            offers_feedback.report(principal, FeedbackInput.model_validate(SEED_FEEDBACK))
+        return result
+
+    monkeypatch.setattr(store, "report_outcome", racing_report)
+
+    # When the first report completes
+    response = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+
+    # Then its conditional write found the other's marker: not counted again, and no error
+    assert counted == [True, False]
+    assert response.status == 200 and response.json() == {"status": "ok"}
+    assert response.headers["x-feedback-status"] == "unmatched"
+    # And the purchase is counted once, with one revenue: the bundle is still recommended (one of two)
+    assert purchases() == {"summer_blade_bundle": 1}
+    assert int(purchases_item(dynamodb)["revenue_millicents"]["N"]) == 999_000
+    monkeypatch.undo()
+    assert "summer_blade_bundle" in recommended(api, tenant_key)
+
+
+def test_an_unmatched_conversion_is_one_conditional_write(api, tenant_key, dynamodb, monkeypatch):
+    # Given a warm instance (key and catalog cached by a first report)
+    create_seed_offers(api, tenant_key)
+    dismissal = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
+    assert post(api, tenant_key, "/v1/feedback", {**dismissal, "outcome": "dismissed"}).status == 200
+    calls: list[tuple[str, str | None]] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(self, operation_name, api_params):
+        calls.append((operation_name, api_params.get("TableName")))
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+
+    # When an unmatched conversion is reported
+    response = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
+    monkeypatch.undo()
+
+    # Then it made the player's log read and one write: the purchases item's conditional update
+    assert response.headers["x-feedback-status"] == "unmatched"
+    interactions = get_settings().interactions_table
+    assert calls == [("Query", interactions), ("UpdateItem", interactions)]
+    item = purchases_item(dynamodb)
+    assert set(item) == {"PK", "SK", "u:summer_blade_bundle", "updated_at", "revenue_millicents"}
+
+
+def test_unmatched_dismissals_expiries_and_unknown_offers_count_nothing(api, tenant_key, dynamodb):
+    # Given the seed's offers, none shown to the player
+    create_seed_offers(api, tenant_key)
+    dismissal = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
+
+    # When the game reports a dismissal, an expiry, and a conversion of an offer the game does not have
+    responses = [
+        post(api, tenant_key, "/v1/feedback", {**dismissal, "outcome": "dismissed"}),
+        post(api, tenant_key, "/v1/feedback", {**dismissal, "outcome": "expired"}),
+        post(api, tenant_key, "/v1/feedback", {**SEED_FEEDBACK, "offer_id": "no_such_offer"}),
+    ]
+
+    # Then each is accepted as unmatched and nothing is written: no purchases item, no model
+    for response in responses:
+        assert response.status == 200 and response.headers["x-feedback-status"] == "unmatched"
+    assert purchases_item(dynamodb) == {}
+    assert model_items(dynamodb) == []
+
+
+def test_an_unmatched_conversion_of_an_offer_created_on_another_instance_is_counted(api, tenant_key):
+    # Given this instance's cached catalog, and an offer another instance created after it was read
+    create_seed_offers(api, tenant_key)
+    assert recommended(api, tenant_key)
+    fresh = {"offer_id": "vip_pass", "name": "VIP Pass", "price_usd": 19.99, "limits": {"max_purchases": 1}}
+    now = clock.now_iso()
+    item = GameOfferItem.from_fields(GAME, "vip_pass", CreateGameOfferInput.model_validate(fresh), now, now)
+    offers_repository.create_offer("tenant-a", item)
+
+    # When the game reports the player bought it
+    response = post(api, tenant_key, "/v1/feedback", {**SEED_FEEDBACK, "offer_id": "vip_pass", "revenue_usd": 19.99})
+
+    # Then the catalog is read again, the offer found and the purchase counted
+    assert response.headers["x-feedback-status"] == "unmatched"
+    assert purchases() == {"vip_pass": 1}
+    assert "vip_pass" not in recommended(api, tenant_key)
 
 
 def recommend_hours_ago(api, key, hours):

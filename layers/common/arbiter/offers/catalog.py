@@ -48,6 +48,12 @@ def cached_catalog(game_id: str) -> GameCatalog | None:
         cached = _cache.get(game_id)
         if cached is not None and now - cached[0] < OFFERS_CATALOG_CACHE_SECONDS:
             return cached[1]
+    return fresh_catalog(game_id)
+
+
+def fresh_catalog(game_id: str) -> GameCatalog | None:
+    """The game's catalog read now (one Query), which also becomes this instance's cached copy."""
+    now = time.monotonic()
     catalog = repository.read_catalog(game_id)
     with _cache_lock:
         _cache[game_id] = (now, catalog)

@@ -7,8 +7,17 @@ report names (`interaction_id`: then a retry is recognised even after the offer 
   purchase limit and the player's revenue, in the same transaction;
 - `duplicate`: that exposure already had its final outcome (a retried report): nothing changes. A conversion
   after a dismissal or an expiry is not a duplicate: it is applied;
-- `unmatched`: the offer was never recommended to the player (or its log expired after 30 days): accepted,
-  nothing changes, flagged with `X-Feedback-Matched: false`.
+- `unmatched`: the offer was never recommended to the player (or its log expired after 30 days, or the
+  `interaction_id` given did not show it to them): accepted, flagged with `X-Feedback-Matched: false`, and the
+  model does not learn from it (there is no exposure to learn from). A `converted` one still counts toward the
+  player's purchases of the offer, so its `max_purchases` holds for a player who bought it in the shop or long
+  after it was shown: once, however often it is reported (repository.count_unmatched_purchase: one conditional
+  UpdateItem, the `u:<offer_id>` marker; the body has no id, so a retry cannot be told from a second purchase
+  outside a recommendation, and both count as one). Only for an offer of the game's catalog (an unknown offer id
+  has no limit to keep, and must not grow the player's purchases item). Accepted limit: a conversion counted
+  when matched and reported again after its log expired counts twice (the second report cannot be told from a
+  later purchase in the shop); with `max_purchases` 1 that changes nothing, above it the offer stops one purchase
+  early, never late. Dismissed or expired unmatched reports change nothing.
 Every case answers 200 {"status": "ok"} (the seed's body); the X-Feedback-* headers say which it was.
 """
 
@@ -18,8 +27,10 @@ from arbiter.auth.models import Principal
 from arbiter.learning import store
 from arbiter.learning.store import FeedbackStatus
 from arbiter.offers import repository
-from arbiter.offers.models import FeedbackInput, usd_to_millicents
+from arbiter.offers.catalog import fresh_catalog
+from arbiter.offers.models import FeedbackInput, FeedbackOutcome, usd_to_millicents
 from arbiter.offers.recommend import owned_game
+from arbiter.offers.repository import GameCatalog
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +49,17 @@ class FeedbackReceipt:
         return headers
 
 
+def _in_catalog(catalog: GameCatalog, offer_id: str) -> bool:
+    """The offer is in the game's catalog (any status): this instance's copy, or a fresh read when the copy does not
+    have it (an offer created on another instance in the last seconds)."""
+    if any(offer.offer_id == offer_id for offer in catalog.offers):
+        return True
+    fresh = fresh_catalog(catalog.game_id)
+    return fresh is not None and any(offer.offer_id == offer_id for offer in fresh.offers)
+
+
 def report(principal: Principal, body: FeedbackInput) -> FeedbackReceipt:
-    owned_game(principal, body.game_id)
+    catalog = owned_game(principal, body.game_id)
     revenue = usd_to_millicents(body.revenue_usd) if body.revenue_usd is not None else 0
     result = store.report_outcome(
         body.game_id,
@@ -50,4 +70,11 @@ def report(principal: Principal, body: FeedbackInput) -> FeedbackReceipt:
         # In the learner's exactly-once transaction: a retried report never counts a purchase twice.
         on_conversion=[repository.purchase_update(body.game_id, body.player_id, body.offer_id, revenue)],
     )
+    if (
+        result.status == FeedbackStatus.UNMATCHED
+        and body.outcome is FeedbackOutcome.CONVERTED
+        and _in_catalog(catalog, body.offer_id)
+    ):
+        # The player bought it outside a recommendation: counted toward the limit once; the model is not touched.
+        repository.count_unmatched_purchase(body.game_id, body.player_id, body.offer_id, revenue)
     return FeedbackReceipt(result.status, result.interaction_id)

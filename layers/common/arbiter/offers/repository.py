@@ -4,8 +4,9 @@ Campaigns table - one partition per game, so one Query reads a game's owner and 
   game claim (owner)   PK=OFFERGAME#<game_id>  SK=GAME               tenant_id, created_at
   offer                PK=OFFERGAME#<game_id>  SK=OFFER#<offer_id>   tenant_id, body (JSON), rev
 Interactions table (the learner's model and recommendation log are arbiter.learning.store's):
-  player purchases     PK=OFFERBUYS#<game_id>#<player_id>  SK=COUNTS  `p:<offer_id>` conversions,
-                       revenue_millicents (no TTL: "at most one purchase" holds for ever)
+  player purchases     PK=OFFERBUYS#<game_id>#<player_id>  SK=COUNTS  `p:<offer_id>` matched conversions,
+                       `u:<offer_id>` when an unmatched one was reported (its first report's time; counts as one
+                       purchase), revenue_millicents (no TTL: "at most one purchase" holds for ever)
 """
 
 from dataclasses import dataclass
@@ -178,7 +179,8 @@ def _purchases_key(game_id: str, player_id: str) -> dict[str, dict[str, str]]:
 
 
 def player_purchases(game_id: str, player_id: str) -> dict[str, int]:
-    """offer_id -> conversions the player was credited with (one GetItem)."""
+    """offer_id -> conversions the player was credited with (one GetItem): the matched ones (`p:`) plus one when an
+    unmatched conversion was reported (`u:`)."""
     item = (
         aws.dynamodb_client()
         .get_item(TableName=get_settings().interactions_table, Key=_purchases_key(game_id, player_id))
@@ -186,7 +188,11 @@ def player_purchases(game_id: str, player_id: str) -> dict[str, int]:
     )
     if not item:
         return {}
-    return {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("p:")}
+    counts = {name[2:]: int(value["N"]) for name, value in item.items() if name.startswith("p:")}
+    for name in item:
+        if name.startswith("u:"):
+            counts[name[2:]] = counts.get(name[2:], 0) + 1
+    return counts
 
 
 def purchase_update(game_id: str, player_id: str, offer_id: str, revenue_millicents: int) -> dict:
@@ -206,3 +212,25 @@ def purchase_update(game_id: str, player_id: str, offer_id: str, revenue_millice
             },
         }
     }
+
+
+def count_unmatched_purchase(game_id: str, player_id: str, offer_id: str, revenue_millicents: int) -> bool:
+    """A conversion the learner could not match to a recommendation (never shown to the player, or its log expired),
+    counted toward the player's purchases of the offer at most once, however often it is reported: one conditional
+    UpdateItem sets the `u:<offer_id>` marker only where it is absent and adds the revenue with it (all or
+    nothing). False when the marker was already there (a retry, a concurrent double report, or another purchase
+    outside a recommendation that cannot be told from a retry): nothing is written, which is not an error."""
+    try:
+        aws.dynamodb_client().update_item(
+            TableName=get_settings().interactions_table,
+            Key=_purchases_key(game_id, player_id),
+            UpdateExpression="SET #marker = :now, updated_at = :now ADD revenue_millicents :revenue",
+            ConditionExpression="attribute_not_exists(#marker)",
+            ExpressionAttributeNames={"#marker": f"u:{offer_id}"},
+            ExpressionAttributeValues={":now": {"S": clock.now_iso()}, ":revenue": {"N": str(revenue_millicents)}},
+        )
+    except ClientError as error:
+        if is_condition_failure(error):
+            return False
+        raise
+    return True

@@ -14,7 +14,9 @@ DESCRIPTION = """Always `{"status": "ok"}` (the seed's body) for a valid report;
 
 - `X-Feedback-Matched`: `true` when the offer was recommended to the player (the outcome applies to their most
   recent exposure to it, or to the one of `interaction_id` when given), `false` when it never was (or that log is
-  over 30 days old, or `interaction_id` did not show it to this player): accepted, nothing learned or counted.
+  over 30 days old, or `interaction_id` did not show it to this player): accepted, nothing learned. An unmatched
+  `converted` report still counts toward the player's purchases of the offer (its `max_purchases`), once however
+  often it is reported: the player bought it outside a recommendation.
 - `X-Feedback-Status`: `applied` (the model learned from it), `duplicate` (a retry or a later report for an
   exposure that already has its final outcome: counted once), `unmatched`.
 - `X-Interaction-Id`: the recommendation the outcome was matched to.
