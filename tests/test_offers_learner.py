@@ -382,3 +382,35 @@ def test_an_offer_without_evidence_contends_even_when_its_optimistic_value_is_be
     assert all(
         [o.offer_id for o in ranked] == [SWORD.offer_id, cheap_new.offer_id, GOLD.offer_id] for ranked in rankings
     )
+
+
+def test_offers_whose_long_ids_share_a_prefix_learn_apart():
+    # Given two offers whose ids (valid up to 64 characters) share their first 48 characters
+    prefix = "season_2026_winter_holiday_bundle_legendary_pack"
+    assert len(prefix) == 48
+    small = OfferFeatures(prefix + "_small", 4.99, ("gold",))
+    large = OfferFeatures(prefix + "_large", 4.99, ("gold",))
+    state = model.ModelState()
+    before = model.predictive_conversion(state, features_of(large))
+
+    # When only the small one is learnt about (it keeps converting)
+    learn(state, small, converted=True, times=20)
+
+    # Then the two have their own id weights (names stay within the bound), and the large one moved only through
+    # the weights they truly share (bias, price, grant), not as if it were the same offer
+    small_names = {f.name for f in features_of(small)}
+    large_names = {f.name for f in features_of(large)}
+    offer_only = small_names - large_names
+    assert offer_only and all(len(name.split("|")[-1]) <= 2 + 48 for name in small_names)
+    shared_gain = model.predictive_conversion(state, features_of(large)) - before
+    own_gain = model.predictive_conversion(state, features_of(small)) - before
+    assert 0 < shared_gain < own_gain
+
+
+def test_clipped_names_clip_to_themselves():
+    # A logged exposure keeps clipped grants; rebuilding its features clips them again and must not change them
+    long_grant = "x" * 30 + "legendary_sword_of_the_northern_winter_season"
+    offer = OfferFeatures("sword", 9.99, (long_grant,))
+    logged = OfferFeatures("sword", 9.99, offer.learnt_grants())
+    assert offer.descriptors() == logged.descriptors()
+    assert offer.learnt_grants() != (long_grant[:48],)

@@ -103,7 +103,14 @@ class Feature:
 
 
 def _clip(text: str) -> str:
-    return str(text)[:MAX_NAME_PART]
+    """A name part of at most MAX_NAME_PART characters that stays distinct: a longer text keeps its start and ends
+    in a digest of the whole, so two offer ids (up to 64 characters) or grants sharing their first 48 characters
+    do not share a weight. Idempotent (a clipped name clips to itself), as logged grants are clipped again."""
+    text = str(text)
+    if len(text) <= MAX_NAME_PART:
+        return text
+    digest = blake2b(text.encode(), digest_size=4).hexdigest()
+    return f"{text[: MAX_NAME_PART - len(digest) - 1]}~{digest}"
 
 
 def band(value: float) -> int:
