@@ -5,12 +5,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from arbiter.learning import model
+from arbiter import dynamo
+from arbiter.learning import model, store
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, Exposure, allowed_transition, overdue, player_history
 from arbiter.learning.features import (
     EXTRA_KEY_BUCKETS,
     EXTRA_STRING_BUCKETS,
+    GAP_COUNT_CAP,
     MAX_EXTRA_CONTEXT_KEYS,
+    MAX_LEVEL_BAND,
+    STRING_BUCKETS,
     OfferFeatures,
     context_features,
     history_features,
@@ -414,3 +418,51 @@ def test_clipped_names_clip_to_themselves():
     logged = OfferFeatures("sword", 9.99, offer.learnt_grants())
     assert offer.descriptors() == logged.descriptors()
     assert offer.learnt_grants() != (long_grant[:48],)
+
+
+def test_common_segment_names_are_learnt_apart():
+    # Given segments a game may well use together ("whale" and "lapsed" shared a bucket when segments were hashed
+    # into 128)
+    whales = context_features({"level": 34, "segment": "whale"})
+    lapsed = context_features({"level": 34, "segment": "lapsed"})
+
+    # Then each has its own segment weights (main effect, cross with the offer, price slope): whales' purchases
+    # move the whale ones and leave the lapsed ones at their prior
+    state = model.ModelState()
+    learn(state, GOLD, converted=True, times=30, context=whales)
+    whale_only = {f.name for f in features_of(GOLD, context=whales)} - {
+        f.name for f in features_of(GOLD, context=lapsed)
+    }
+    lapsed_only = {f.name for f in features_of(GOLD, context=lapsed)} - {
+        f.name for f in features_of(GOLD, context=whales)
+    }
+    assert len(whale_only) == len(lapsed_only) == 3
+    assert whale_only <= set(state.stats)
+    assert not lapsed_only & set(state.stats)
+
+
+def test_the_models_items_stay_within_dynamodbs_item_limit_whatever_a_game_sends():
+    # Given every feature name a game's requests can produce in the shared item and in one offer's item (every
+    # segment bucket, every extra key bucket and value, every level and minutes band, purchase history, a 64-char id)
+    offer_id = "o" * 64
+    context = {f"seg=h{bucket}" for bucket in range(STRING_BUCKETS)}
+    context |= {f"lvl={band}" for band in range(-1, MAX_LEVEL_BAND + 1)}
+    context |= {f"min={band}" for band in range(-1, 42)}
+    for key in range(EXTRA_KEY_BUCKETS):
+        context |= {f"x{key}=true", f"x{key}=false"}
+        context |= {f"x{key}#{band}" for band in range(-1, 42)}
+        context |= {f"x{key}=h{bucket}" for bucket in range(EXTRA_STRING_BUCKETS)}
+    context |= {f"buys={count}" for count in (1, 2, 3)} | {f"paid={band}" for band in range(-14, 41)}
+    offer = OfferFeatures(offer_id, 99.99, ())
+    names = {f.name for name in sorted(context) for f in pair_features((name,), offer, GAP_COUNT_CAP)}
+    by_item: dict[str, set[str]] = {}
+    for name in names:
+        by_item.setdefault(store.feature_group(name), set()).add(name)
+
+    # Then each model item, with both numbers of every feature at their longest, stays well inside 400 KB
+    longest_number = "-1.23456789012e-300"
+    for group in ("S", f"O#{offer.descriptors()[0][2:]}"):
+        item = {"PK": "OFFERMODEL#" + "g" * 64, "SK": group, "updates": "9" * 12}
+        for name in by_item[group]:
+            item[f"q:{name}"] = item[f"e:{name}"] = longest_number
+        assert dynamo.stored_size(item) < 350_000, group

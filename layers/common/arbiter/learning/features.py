@@ -33,8 +33,12 @@ from hashlib import blake2b
 
 MAX_EXTRA_CONTEXT_KEYS = 8
 # Free-form strings are hashed into buckets, so a game sending a high-cardinality value (a session id) cannot grow
-# the model without bound: the segment into STRING_BUCKETS, other keys' values into EXTRA_STRING_BUCKETS.
-STRING_BUCKETS = 128
+# the model without bound: the segment into STRING_BUCKETS, other keys' values into EXTRA_STRING_BUCKETS. Two
+# segments of a bucket are learnt as one, so the segment's buckets are many: 10 segments share a bucket with
+# probability ~4% at 1,024 (~30% at 128, where "whale" and "lapsed" did). The bound that matters is the model's
+# items: 1,024 segments' main effects and price slopes add ~100 KB to the shared `S` item and their crosses ~150 KB
+# to an offer's `O#` item at most, within DynamoDB's 400 KB (tests/test_offers_learner.py checks the worst case).
+STRING_BUCKETS = 1024
 # Other keys' names are hashed too (the hashing trick): a game sending new key names on every request would
 # otherwise add features to the model's shared item (store: `S`) until it passed DynamoDB's 400 KB item limit.
 # Two keys of a bucket share a feature only when their values also fall in the same bucket or band.
