@@ -248,7 +248,7 @@ def test_a_bad_key_costs_one_key_table_read_however_often_it_is_checked(api, mon
     assert answers == [401, 401, 401]
     assert len(reads) == 1
     # And the memory of refused keys stays bounded when every request brings another random key
-    monkeypatch.setattr(keys, "REFUSED_CACHE_MAX", 2)
+    monkeypatch.setattr(keys._refused, "max_entries", 2)
     for n in range(5):
         assert api.get("/api/ads/profile", key=f"ak_random_{n}").status == 401
     assert len(keys._refused) == 2

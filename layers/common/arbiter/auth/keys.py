@@ -5,29 +5,36 @@ API_KEY_CACHE_TTL_SECONDS (default 30 s, at most 60) so warm hot paths do not re
 request; a revoked key therefore stops working within that TTL. A key refused (unknown or revoked) is remembered
 for REFUSED_CACHE_SECONDS, so a request presenting a bad key (checked by the rate limiter, then by its route) and
 a client retrying it cost one key-table read, not one per check. That cannot refuse a new key: a random key
-cannot have been presented before it was created.
+cannot have been presented before it was created. Both caches are bounded (VERIFIED_CACHE_MAX, REFUSED_CACHE_MAX).
 """
 
 import hashlib
 import secrets
-import time
 from collections.abc import Iterable
 
 from arbiter import clock, ids
 from arbiter.auth import repository
 from arbiter.auth.models import ALL_SCOPES, ApiKeyRecord, CreatedApiKey, Principal, Scope
+from arbiter.bounded_cache import BoundedCache
 from arbiter.errors import AuthenticationError, BusinessRuleError
 from arbiter.settings import get_settings
 
 KEY_PREFIX = "ak_"
 MAX_TENANT_ID_LENGTH = 64
 
-# key hash -> (principal, monotonic expiry).
-_verified: dict[str, tuple[Principal, float]] = {}
-# key hash -> monotonic expiry of the refusal; at most REFUSED_CACHE_MAX, oldest forgotten first (random bad keys).
-_refused: dict[str, float] = {}
+# Verified keys: ~1 KB each in memory (hash, principal, scopes), so 10,000 keys take ~10 MB; least recently used
+# forgotten first.
+VERIFIED_CACHE_MAX = 10_000
 REFUSED_CACHE_SECONDS = 5.0
+# Refused keys (random bad keys): a few hundred bytes each; oldest refusal forgotten first.
 REFUSED_CACHE_MAX = 10_000
+
+# key hash -> principal, for API_KEY_CACHE_TTL_SECONDS (read at each lookup).
+_verified: BoundedCache[str, Principal] = BoundedCache(
+    VERIFIED_CACHE_MAX, lambda: get_settings().api_key_cache_ttl_seconds
+)
+# key hash -> True while refused. Looked up with `peek`, so entries leave in the order they were refused.
+_refused: BoundedCache[str, bool] = BoundedCache(REFUSED_CACHE_MAX, REFUSED_CACHE_SECONDS)
 
 
 def hash_key(api_key: str) -> str:
@@ -60,18 +67,11 @@ def list_keys(tenant_id: str | None = None) -> list[ApiKeyRecord]:
 
 def revoke_key(key_id: str) -> ApiKeyRecord:
     record = repository.revoke_key(key_id, clock.now_iso())
-    _verified.pop(record.key_hash, None)
+    _verified.pop(record.key_hash)
     return record
 
 
 INVALID_KEY = "Invalid or revoked API key"
-
-
-def _remember_refusal(key_hash: str) -> None:
-    _refused.pop(key_hash, None)  # re-inserted last: the dict's order is the order refusals expire in
-    _refused[key_hash] = time.monotonic() + REFUSED_CACHE_SECONDS
-    while len(_refused) > REFUSED_CACHE_MAX:
-        del _refused[next(iter(_refused))]
 
 
 def verify_key(api_key: str | None) -> Principal:
@@ -80,17 +80,17 @@ def verify_key(api_key: str | None) -> Principal:
         raise AuthenticationError("Missing API key")
     key_hash = hash_key(api_key)
     cached = _verified.get(key_hash)
-    if cached and cached[1] > time.monotonic():
-        return cached[0]
-    if _refused.get(key_hash, 0.0) > time.monotonic():
+    if cached is not None:
+        return cached
+    if _refused.peek(key_hash, False):
         raise AuthenticationError(INVALID_KEY)
     record = repository.get_key(key_hash)
     if record is None or not record.is_active:
-        _verified.pop(key_hash, None)
-        _remember_refusal(key_hash)
+        _verified.pop(key_hash)
+        _refused.put(key_hash, True)  # stored last: the order refusals expire in
         raise AuthenticationError(INVALID_KEY)
     principal = Principal(tenant_id=record.tenant_id, key_id=record.key_id, scopes=frozenset(record.scopes))
-    _verified[key_hash] = (principal, time.monotonic() + get_settings().api_key_cache_ttl_seconds)
+    _verified.put(key_hash, principal)
     return principal
 
 

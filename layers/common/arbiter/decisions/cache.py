@@ -5,14 +5,15 @@ guardrails, the latest version of every decision flow and the learned model's ou
 rebuilt when older than CATALOG_CACHE_TTL_SECONDS (settings; default 10, at most 300): a change made
 through the catalog API reaches every warm instance's recommendations within that time (at once on the
 instance that made it, which drops its own snapshot). Outcome counters are refreshed on the same schedule.
+At most MAX_CACHED_TENANTS snapshots are kept, least recently used evicted first.
 """
 
 import hashlib
 import json
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from arbiter.bounded_cache import BoundedCache
 from arbiter.decisions import repository
 from arbiter.decisions.models import (
     ContactPolicyOutput,
@@ -23,6 +24,7 @@ from arbiter.decisions.models import (
 )
 from arbiter.settings import get_settings
 
+# A snapshot is a tenant's whole decisions catalog and its counters: at most this many tenants' per instance.
 MAX_CACHED_TENANTS = 1_000
 
 
@@ -39,10 +41,9 @@ class CatalogSnapshot:
     flows: dict[str, DecisionFlowOutput]
     stats: dict[str, dict[str, int]]  # offer id -> outcome -> count
     policy_version: str  # 16 hex chars: changes whenever a rule, policy or guardrail changes
-    loaded_at: float = field(default_factory=time.monotonic)
 
 
-_snapshots: dict[str, CatalogSnapshot] = {}
+_snapshots: BoundedCache[str, CatalogSnapshot] = BoundedCache(MAX_CACHED_TENANTS, ttl_seconds)
 
 
 def build_snapshot(entities: list[tuple[str, dict[str, Any]]], stats: dict[str, dict[str, int]]) -> CatalogSnapshot:
@@ -65,18 +66,13 @@ def build_snapshot(entities: list[tuple[str, dict[str, Any]]], stats: dict[str, 
 
 
 def snapshot(tenant_id: str) -> CatalogSnapshot:
-    cached = _snapshots.get(tenant_id)
-    if cached is not None and time.monotonic() - cached.loaded_at < ttl_seconds():
-        return cached
-    fresh = build_snapshot(repository.load_catalog(tenant_id), repository.load_outcome_stats(tenant_id))
-    if len(_snapshots) >= MAX_CACHED_TENANTS:
-        _snapshots.pop(next(iter(_snapshots)))
-    _snapshots[tenant_id] = fresh
-    return fresh
+    return _snapshots.get_or_load(
+        tenant_id, lambda: build_snapshot(repository.load_catalog(tenant_id), repository.load_outcome_stats(tenant_id))
+    )
 
 
 def invalidate(tenant_id: str) -> None:
-    _snapshots.pop(tenant_id, None)
+    _snapshots.pop(tenant_id)
 
 
 def clear() -> None:

@@ -25,12 +25,12 @@ slightly older posterior (the usual bounded-staleness approximation of asynchron
 
 Reads: `load_model` keeps each game's model in memory for MODEL_CACHE_TTL_SECONDS (5 s) and adds this
 instance's own updates to it as it writes them, so a warm recommend reads nothing from DynamoDB for the model;
-a refresh is one Query (paginated past 1 MB).
+a refresh is one Query (paginated past 1 MB). At most MAX_CACHED_MODELS models are kept, least recently used
+evicted first (the expiry sweep touches every game with overdue exposures).
 """
 
 import hashlib
 import random
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
+from arbiter.bounded_cache import BoundedCache
 from arbiter.dynamo import cancellation_reasons, page_all
 from arbiter.errors import ServiceBusyError
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, HISTORY_WINDOW, Exposure, allowed_transition, overdue
@@ -47,6 +48,9 @@ from arbiter.learning.model import FeatureStats, ModelState, outcome_converted, 
 from arbiter.settings import get_settings
 
 MODEL_CACHE_TTL_SECONDS = 5.0
+# A model in memory is ~140 KB for a game of 20 offers (~450 features, with its memoised moments) and ~450 KB for
+# 100 offers (~1,500): 256 models stay near 100 MB of the functions' 512 MB. Eviction costs one Query.
+MAX_CACHED_MODELS = 256
 LOG_RETENTION = HISTORY_WINDOW  # the player history (exposure.player_history) looks back as far as the log keeps
 # A transaction holds the log item plus at most 1 + 1 + 1 + MAX_GRANT_DESCRIPTORS model items (S, O#, P#, G#).
 _MAX_TRANSACTION_ATTEMPTS = 8
@@ -127,20 +131,12 @@ def _number(value: float) -> dict[str, str]:
 # ---- model reads (cached) ----------------------------------------------------------------------------------
 
 
-@dataclass(slots=True)
-class _CachedModel:
-    state: ModelState
-    loaded_at: float
-
-
-_cache: dict[str, _CachedModel] = {}
-_cache_lock = threading.Lock()
+_cache: BoundedCache[str, ModelState] = BoundedCache(MAX_CACHED_MODELS, MODEL_CACHE_TTL_SECONDS)
 
 
 def forget_models() -> None:
     """Drop every cached model (tests; a new instance starts this way)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def read_model(game_id: str) -> ModelState:
@@ -163,22 +159,12 @@ def read_model(game_id: str) -> ModelState:
 
 def load_model(game_id: str, max_age_seconds: float = MODEL_CACHE_TTL_SECONDS) -> ModelState:
     """The game's model, from memory when it is younger than `max_age_seconds`."""
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(game_id)
-        if cached is not None and now - cached.loaded_at < max_age_seconds:
-            return cached.state
-    state = read_model(game_id)
-    with _cache_lock:
-        _cache[game_id] = _CachedModel(state, now)
-    return state
+    return _cache.get_or_load(game_id, lambda: read_model(game_id), max_age=max_age_seconds)
 
 
 def _add_to_cache(game_id: str, deltas: dict[str, FeatureStats]) -> None:
-    with _cache_lock:
-        cached = _cache.get(game_id)
-        if cached is not None:
-            cached.state.apply(deltas)
+    """This instance's own update, added to its cached copy of the model (if it still holds one)."""
+    _cache.mutate(game_id, lambda state: state.apply(deltas))
 
 
 # ---- recommendation log --------------------------------------------------------------------------------------

@@ -5,14 +5,13 @@ another tenant's key gets 403 for it and an unknown game is 404 (docs/decisions.
 
 `cached_catalog` is the recommend/feedback read path: each warm instance keeps a game's catalog for
 OFFERS_CATALOG_CACHE_SECONDS; this instance's own writes drop its copy at once, other instances see them within
-that time.
+that time. At most MAX_CACHED_CATALOGS games are kept, least recently used evicted first (a client sending ever-new
+game ids, each a 404, must not grow the instance's memory: every id is cached, known or not).
 """
-
-import threading
-import time
 
 from arbiter import clock
 from arbiter.auth.models import Principal
+from arbiter.bounded_cache import BoundedCache
 from arbiter.offers import repository
 from arbiter.offers.models import (
     CreateGameOfferInput,
@@ -24,40 +23,31 @@ from arbiter.offers.models import (
 from arbiter.offers.repository import GameCatalog
 
 OFFERS_CATALOG_CACHE_SECONDS = 5.0
+# In memory a catalog of 20 typical offers is ~35 KB (an offer with every field at its maximum ~11 KB; offers per
+# game are not capped) and an unknown game's entry ~100 bytes: 2,000 such catalogs are ~70 MB of the 512 MB.
+MAX_CACHED_CATALOGS = 2_000
 
-_cache: dict[str, tuple[float, GameCatalog | None]] = {}
-_cache_lock = threading.Lock()
+_cache: BoundedCache[str, GameCatalog | None] = BoundedCache(MAX_CACHED_CATALOGS, OFFERS_CATALOG_CACHE_SECONDS)
 
 
 def forget_catalogs() -> None:
     """Drop every cached catalog (tests; a new instance starts this way)."""
-    with _cache_lock:
-        _cache.clear()
+    _cache.clear()
 
 
 def _forget(game_id: str) -> None:
-    with _cache_lock:
-        _cache.pop(game_id, None)
+    _cache.pop(game_id)
 
 
 def cached_catalog(game_id: str) -> GameCatalog | None:
     """The game's catalog, from memory when younger than the TTL; None for an unclaimed game (also cached, so a
     stream of requests for a wrong game id costs one Query per TTL)."""
-    now = time.monotonic()
-    with _cache_lock:
-        cached = _cache.get(game_id)
-        if cached is not None and now - cached[0] < OFFERS_CATALOG_CACHE_SECONDS:
-            return cached[1]
-    return fresh_catalog(game_id)
+    return _cache.get_or_load(game_id, lambda: repository.read_catalog(game_id))
 
 
 def fresh_catalog(game_id: str) -> GameCatalog | None:
     """The game's catalog read now (one Query), which also becomes this instance's cached copy."""
-    now = time.monotonic()
-    catalog = repository.read_catalog(game_id)
-    with _cache_lock:
-        _cache[game_id] = (now, catalog)
-    return catalog
+    return _cache.get_or_load(game_id, lambda: repository.read_catalog(game_id), max_age=0)  # never from memory
 
 
 def create_offer(principal: Principal, game_id: str, body: CreateGameOfferInput) -> GameOfferOutput:

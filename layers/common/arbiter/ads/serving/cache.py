@@ -11,9 +11,10 @@ Pacing: each LEDGER item carries the pacing job's throttle (arbiter.ads.pacing);
 (computed within THROTTLE_STALE_AFTER) for MatchRequest.throttles, so a new throttle reaches /match within the TTL
 at no extra read.
 
-Placement cache: the caller's enabled placement per (tenant, game), kept for the same TTL. Failures (unknown,
-foreign or disabled game) are not cached, so a newly enabled placement serves at once; a disabled one
-stops serving within the TTL.
+Placement cache: the caller's enabled placement per (tenant, game), kept for the same TTL (on arbiter.clock, so
+tests drive it), at most MAX_CACHED_PLACEMENTS, least recently used evicted first. Failures (unknown, foreign or
+disabled game) are not cached, so a newly enabled placement serves at once; a disabled one stops serving within
+the TTL.
 """
 
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from arbiter.ads.pacing.calculations import effective_throttle
 from arbiter.ads.placements import logic as placements
 from arbiter.ads.placements.models import PlacementItem
 from arbiter.ads.serving import invalidation, repository
+from arbiter.bounded_cache import BoundedCache
 from arbiter.observability import logger
 from arbiter.settings import get_settings
 
@@ -49,11 +51,14 @@ class CandidateSnapshot:
 class CachedPlacement:
     item: PlacementItem
     serving: ServingPlacement
-    loaded_at: datetime
 
 
 _snapshot: CandidateSnapshot | None = None
-_placements: dict[tuple[str, str], CachedPlacement] = {}
+_placements: BoundedCache[tuple[str, str], CachedPlacement] = BoundedCache(
+    MAX_CACHED_PLACEMENTS,
+    lambda: get_settings().candidate_cache_ttl_seconds,
+    clock=lambda: clock.now().timestamp(),
+)
 
 
 def _fresh(loaded_at: datetime, now: datetime) -> bool:
@@ -95,15 +100,12 @@ def candidates() -> CandidateSnapshot:
 
 def active_placement(tenant_id: str, game_id: str) -> CachedPlacement:
     """The tenant's enabled placement (404 unknown or disabled, 403 another tenant's), cached for the TTL."""
-    now = clock.now()
-    cached = _placements.get((tenant_id, game_id))
-    if cached is None or not _fresh(cached.loaded_at, now):
-        item = placements.get_active_placement(tenant_id, game_id)
-        serving = ServingPlacement.from_item(item.model_dump())
-        if len(_placements) >= MAX_CACHED_PLACEMENTS:
-            _placements.clear()
-        cached = _placements[(tenant_id, game_id)] = CachedPlacement(item, serving, now)
-    return cached
+
+    def load() -> CachedPlacement:
+        item = placements.get_active_placement(tenant_id, game_id)  # raises: failures are not cached
+        return CachedPlacement(item, ServingPlacement.from_item(item.model_dump()))
+
+    return _placements.get_or_load((tenant_id, game_id), load)
 
 
 def clear() -> None:
