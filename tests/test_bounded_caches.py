@@ -230,7 +230,8 @@ def test_a_stream_of_unknown_game_ids_keeps_the_catalog_cache_at_its_bound(dynam
         assert offers_catalog.cached_catalog(f"unknown-game-{n}") is None
 
     # Then at most the documented 2,000 are kept (docs/decisions.md D14), the most recent ones
-    assert len(offers_catalog._cache) == 2_000 == offers_catalog.MAX_CACHED_CATALOGS
+    assert len(offers_catalog._cache) == 2_000
+    assert offers_catalog.MAX_CACHED_CATALOGS == 2_000
     assert offers_catalog._cache.peek("unknown-game-2499", MISSING) is None
     assert offers_catalog._cache.peek("unknown-game-0", MISSING) is MISSING
 
@@ -277,7 +278,8 @@ def test_the_model_cache_keeps_at_most_its_bound(dynamodb, fresh_offers_caches):
         store.load_model(f"game-{n}")
 
     # Then at most the documented 256 stay in memory (docs/decisions.md D14), the most recently used
-    assert len(store._cache) == 256 == store.MAX_CACHED_MODELS
+    assert len(store._cache) == 256
+    assert store.MAX_CACHED_MODELS == 256
     assert store._cache.peek("game-299") is not None and store._cache.peek("game-0") is None
 
 
@@ -330,6 +332,7 @@ def test_the_verified_key_cache_keeps_at_most_its_bound(monkeypatch):
             assert keys.verify_key(f"ak_{n}").tenant_id == "t"
 
         # Then at most the documented 10,000 stay cached (docs/decisions.md D14)
-        assert len(keys._verified) == 10_000 == keys.VERIFIED_CACHE_MAX
+        assert len(keys._verified) == 10_000
+        assert keys.VERIFIED_CACHE_MAX == 10_000
     finally:
         keys.forget_verified_keys()
