@@ -275,7 +275,8 @@ class InMemoryLearnerPolicy(LearnerPolicy):
 
     def choose(self, round_index, player, session, eligible):
         self.now = EPOCH + timedelta(seconds=ROUND_SECONDS * round_index)
-        exposures = list(self.log.get(player.player_id, []))
+        # As store.player_log: the newest LOG_READ_LIMIT recommendations (one exposure each here).
+        exposures = list(self.log.get(player.player_id, []))[-store.LOG_READ_LIMIT :]
         for exposure in overdue(exposures, self.now):
             self._resolve(player.player_id, exposure, "expired")
         exposure = self._show(round_index, self.state, exposures, session, eligible)

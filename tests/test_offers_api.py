@@ -535,8 +535,8 @@ def test_recommend_adds_the_players_purchase_history_from_the_one_log_read(api, 
     finally:
         clock.set_clock(None)
     log_reads = []
-    read_log = store.player_exposures
-    monkeypatch.setattr(store, "player_exposures", lambda *args: log_reads.append(args) or read_log(*args))
+    read_log = store.player_log
+    monkeypatch.setattr(store, "player_log", lambda *args: log_reads.append(args) or read_log(*args))
 
     # When the player is seen again
     assert recommend(api, tenant_key).status == 200
@@ -792,6 +792,95 @@ def test_daily_impression_limit(api, tenant_key):
     answers = [recommend(api, tenant_key).json() for _ in range(3)]
 
     assert [len(answer) for answer in answers] == [1, 1, 0]
+
+
+def count_log_reads(monkeypatch) -> list[int]:
+    """Items each Query of a player's recommendation log returned (the cost of the read)."""
+    from arbiter import aws
+
+    read_items: list[int] = []
+    client = aws.dynamodb_client()
+    query = client.query
+
+    def counting_query(**kwargs):
+        page = query(**kwargs)
+        if kwargs["ExpressionAttributeValues"][":pk"]["S"].startswith("OFFERRECS#"):
+            read_items.append(page["ScannedCount"])
+        return page
+
+    monkeypatch.setattr(client, "query", counting_query)
+    return read_items
+
+
+def test_a_recommend_reads_a_bounded_part_of_the_players_log(api, tenant_key, monkeypatch):
+    # Given a player served more often than one read returns (the bound lowered to 4 for the test), 25 h ago
+    monkeypatch.setattr(store, "LOG_READ_LIMIT", 4)
+    create_seed_offers(api, tenant_key)
+    for _ in range(7):
+        recommend_hours_ago(api, tenant_key, hours=25)
+    read_items = count_log_reads(monkeypatch)
+
+    # When the player is seen again
+    assert recommend(api, tenant_key).status == 200
+
+    # Then the request read the newest 4 recommendations and one more item (to know there are older ones), not 7
+    assert sum(read_items) == 5
+    assert store.player_log(GAME, PLAYER).truncated
+
+
+def test_daily_impression_limits_hold_for_a_player_served_more_than_one_read_returns(api, tenant_key, monkeypatch):
+    # Given an offer shown at most 2 times a day, shown twice, then 4 recommendations of other offers in the same
+    # day: the newest 4 recommendations (one read, the bound lowered to 4) do not show it
+    monkeypatch.setattr(store, "LOG_READ_LIMIT", 4)
+    limited = {**SEED_OFFERS[1], "limits": {"max_impressions_per_day": 2}}
+    assert post(api, tenant_key, OFFERS_PATH, limited).status == 201
+    assert [len(recommend(api, tenant_key).json()) for _ in range(2)] == [1, 1]
+    assert post(api, tenant_key, OFFERS_PATH, SEED_OFFERS[2]).status == 201
+    for _ in range(4):
+        assert [o["offer_id"] for o in recommend(api, tenant_key).json()] == ["gold_starter_500"]
+
+    # When the player asks again
+    answer = recommend(api, tenant_key).json()
+
+    # Then the limited offer is still withheld (its showings may be older than what was read), the other is not
+    assert [o["offer_id"] for o in answer] == ["gold_starter_500"]
+
+
+def test_a_read_reaching_past_the_day_counts_impressions_exactly(api, tenant_key, monkeypatch):
+    # Given an offer shown at most 2 times a day, shown 5 times 25 h ago, and once today; one read returns 4
+    monkeypatch.setattr(store, "LOG_READ_LIMIT", 4)
+    limited = {**SEED_OFFERS[1], "limits": {"max_impressions_per_day": 2}}
+    assert post(api, tenant_key, OFFERS_PATH, limited).status == 201
+    for _ in range(5):
+        recommend_hours_ago(api, tenant_key, hours=25)
+    assert len(recommend(api, tenant_key).json()) == 1
+
+    # When the player asks again, and again
+    answers = [recommend(api, tenant_key).json() for _ in range(2)]
+
+    # Then the read went back past the day (its oldest item is 25 h old): today's count is exact
+    assert [len(answer) for answer in answers] == [1, 0]
+
+
+def test_feedback_for_a_showing_older_than_one_read_is_unmatched(api, tenant_key, monkeypatch):
+    # Given the bundle shown once, then 4 newer recommendations at level 1, where it is not eligible (one read
+    # returns 4)
+    monkeypatch.setattr(store, "LOG_READ_LIMIT", 4)
+    create_seed_offers(api, tenant_key)
+    assert "summer_blade_bundle" in {o["offer_id"] for o in recommend(api, tenant_key, max_results=3).json()}
+    for _ in range(4):
+        newer = recommend(api, tenant_key, session_context={"level": 1}).json()
+        assert "summer_blade_bundle" not in {o["offer_id"] for o in newer}
+    read_items = count_log_reads(monkeypatch)
+
+    # When the game reports the first showing's outcome
+    report = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"} | {"outcome": "dismissed"}
+    response = post(api, tenant_key, "/v1/feedback", report)
+
+    # Then the lookup stopped after 4 items and the report is accepted as unmatched
+    assert response.status == 200
+    assert sum(read_items) <= 4
+    assert response.headers["x-feedback-status"] == "unmatched"
 
 
 def test_inventory_gap_match_changes_cold_start_ranking(api, tenant_key, monkeypatch):

@@ -51,6 +51,10 @@ MODEL_CACHE_TTL_SECONDS = 5.0
 # A model in memory is ~140 KB for a game of 20 offers (~450 features, with its memoised moments) and ~450 KB for
 # 100 offers (~1,500): 256 models stay near 100 MB of the functions' 512 MB. Eviction costs one Query.
 MAX_CACHED_MODELS = 256
+# A request reads at most the player's newest LOG_READ_LIMIT recommendations (D12): what /v2/recommend needs
+# (24 h of impressions for the daily limits, the last 50 outcomes, recent purchases) for any player served less
+# than every ~3 minutes, at a cost that does not grow with how often a player is served.
+LOG_READ_LIMIT = 500
 LOG_RETENTION = HISTORY_WINDOW  # the player history (exposure.player_history) looks back as far as the log keeps
 # A transaction holds the log item plus at most 1 + 1 + 1 + MAX_GRANT_DESCRIPTORS model items (S, O#, P#, G#).
 _MAX_TRANSACTION_ATTEMPTS = 8
@@ -248,8 +252,10 @@ def latest_exposure(
         "ScanIndexForward": False,
     }
     client = aws.dynamodb_client()
-    while True:
-        page = client.query(**kwargs)
+    evaluated = 0  # Limit and ScannedCount count the items read before the filter: what a read costs
+    while evaluated < LOG_READ_LIMIT:
+        page = client.query(**kwargs, Limit=LOG_READ_LIMIT - evaluated)
+        evaluated += page.get("ScannedCount", 0)
         for item in page.get("Items", []):
             for exposure in _exposures_of(item):
                 if exposure.offer.offer_id == offer_id and interaction_id in (None, exposure.interaction_id):
@@ -257,18 +263,52 @@ def latest_exposure(
         if "LastEvaluatedKey" not in page:
             return None
         kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class PlayerLog:
+    """The newest recommendations of a player's log (at most LOG_READ_LIMIT), as exposures newest first with their
+    log item's sort key, and whether older ones exist that were not read."""
+
+    entries: list[tuple[Exposure, str]]
+    truncated: bool
+
+    def exposures(self) -> list[Exposure]:
+        return [exposure for exposure, _ in self.entries]
+
+    def covers(self, since: datetime) -> bool:
+        """Whether every exposure shown after `since` is in `entries` (the read went back past it)."""
+        if not self.truncated:
+            return True
+        return bool(self.entries) and self.entries[-1][0].shown_at <= since
+
+
+def player_log(game_id: str, player_id: str) -> PlayerLog:
+    """The player's newest LOG_READ_LIMIT recommendations: one Query (more pages only past 1 MB), whatever the
+    player's history holds, so a request's cost does not grow with how often the player was served."""
+    kwargs = {
+        "TableName": _table(),
+        "KeyConditionExpression": "PK = :pk AND begins_with(SK, :rec)",
+        "ExpressionAttributeValues": {":pk": {"S": _log_pk(game_id, player_id)}, ":rec": {"S": "REC#"}},
+        "ScanIndexForward": False,
+    }
+    client = aws.dynamodb_client()
+    items: list[dict] = []
+    while True:
+        page = client.query(**kwargs, Limit=LOG_READ_LIMIT + 1 - len(items))
+        items += page.get("Items", [])
+        if len(items) > LOG_READ_LIMIT or "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    entries = [(exposure, item["SK"]["S"]) for item in items[:LOG_READ_LIMIT] for exposure in _exposures_of(item)]
+    return PlayerLog(entries, truncated=len(items) > LOG_READ_LIMIT)
 
 
 def player_exposures(game_id: str, player_id: str) -> list[tuple[Exposure, str]]:
-    """Every logged exposure of the player (newest first) with its log item's sort key."""
-    items = page_all(
-        aws.dynamodb_client().query,
-        TableName=_table(),
-        KeyConditionExpression="PK = :pk AND begins_with(SK, :rec)",
-        ExpressionAttributeValues={":pk": {"S": _log_pk(game_id, player_id)}, ":rec": {"S": "REC#"}},
-        ScanIndexForward=False,
-    )
-    return [(exposure, item["SK"]["S"]) for item in items for exposure in _exposures_of(item)]
+    """The player's logged exposures of their newest LOG_READ_LIMIT recommendations (newest first) with their log
+    item's sort key."""
+    return player_log(game_id, player_id).entries
 
 
 # ---- outcomes -> model updates ---------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """POST /v2/recommend: a game's eligible offers for a player, ranked by the offers learner.
 
 1. The game's catalog (cached per instance, arbiter.offers.catalog): unknown game 404, another tenant's 403.
-2. The player's recommendation log (one Query, arbiter.learning.store.player_exposures): impressions in the
-   last 24 h per offer, the player's purchase history and outcomes for the learner (player_context); exposures
-   past the expiry window with no outcome are resolved as `expired` (store.expire_overdue, given the log
-   already read, so the log is read once).
+2. The player's recommendation log (one Query of the newest store.LOG_READ_LIMIT recommendations,
+   arbiter.learning.store.player_log): impressions in the last 24 h per offer, the player's purchase history
+   and outcomes for the learner (player_context); exposures past the expiry window with no outcome are resolved
+   as `expired` (store.expire_overdue, given the log already read, so the log is read once).
 3. Purchases so far (one GetItem), only when a candidate offer has a purchase limit.
 4. Eligibility through arbiter.core.run_pipeline, each filter naming why it dropped an offer: status,
    active window, segment, level range, purchase limit, daily impression limit.
@@ -50,6 +50,9 @@ class PlayerView:
     segment: str | None
     level: float | None
     impressions_today: Mapping[str, int]
+    # False when the player had more recommendations in the window than one read returns (store.LOG_READ_LIMIT):
+    # the counts may miss older showings, so offers with a daily impression limit are withheld (never over-shown).
+    impressions_complete: bool = True
     purchases: Mapping[str, int] = field(default_factory=dict)
     exposures: tuple[Exposure, ...] = ()  # the player's recommendation log, for the learner (player_context)
 
@@ -113,6 +116,8 @@ def _purchase_limit(offer: GameOfferItem, view: PlayerView) -> str | None:
 
 
 def _impression_limit(offer: GameOfferItem, view: PlayerView) -> str | None:
+    if offer.max_impressions_per_day is not None and not view.impressions_complete:
+        return f"more than {store.LOG_READ_LIMIT} recommendations in 24 h: impressions cannot be counted"
     shown = view.impressions_today.get(offer.offer_id, 0)
     if offer.max_impressions_per_day is not None and shown >= offer.max_impressions_per_day:
         return f"shown {shown} time(s) in 24 h, limit {offer.max_impressions_per_day}"
@@ -148,10 +153,10 @@ def eligible_offers(offers: list[GameOfferItem], view: PlayerView) -> tuple[list
 
 def _player_view(game_id: str, player_id: str, request: RecommendInput, offers: list[GameOfferItem]) -> PlayerView:
     now = clock.now()
-    logged = store.player_exposures(game_id, player_id)
-    exposures = [exposure for exposure, _ in logged]
+    log = store.player_log(game_id, player_id)
+    exposures = log.exposures()
     if overdue(exposures, now):
-        store.expire_overdue(game_id, player_id, now, logged=logged)
+        store.expire_overdue(game_id, player_id, now, logged=log.entries)
     impressions: dict[str, int] = {}
     for exposure in exposures:
         if exposure.shown_at > now - IMPRESSION_WINDOW:
@@ -163,6 +168,7 @@ def _player_view(game_id: str, player_id: str, request: RecommendInput, offers: 
         segment=segment if isinstance(segment, str) else None,
         level=_number(request.session_context.get("level")),
         impressions_today=impressions,
+        impressions_complete=log.covers(now - IMPRESSION_WINDOW),
         purchases=repository.player_purchases(game_id, player_id) if limited else {},
         exposures=tuple(exposures),
     )
