@@ -99,6 +99,47 @@ def test_stats_has_the_seed_fields_and_figures(api, tenant_key, served):
     }
 
 
+def test_players_of_two_games_with_the_same_ids_are_counted_apart(api, tenant_key, dynamodb):
+    # Given one campaign placed in two studios' games, each studio numbering its players player_0..player_4
+    feed = CapturingFeed()
+    campaign = served_campaign(api, tenant_key, "tenant-a")
+    studios = {"game_a": keys.create_key("studio-a", [Scope.ADS_DEVELOPER]).api_key}
+    studios["game_b"] = keys.create_key("studio-b", [Scope.ADS_DEVELOPER]).api_key
+    for game_id, key in studios.items():
+        placed_game(api, key, f"studio-{game_id[-1]}", game_id)
+    scene = {"category": "simulation", "narrative": "A political briefing turns tense", "mood_tags": ["tense"]}
+    # When each game's five players are each shown the ad twice (/match, then /impressions with its token)
+    for game_id, key in studios.items():
+        for index in range(5):
+            for _ in range(2):
+                match = {
+                    "game_id": game_id,
+                    "user_id": f"player_{index}",
+                    "session_id": "sess_1",
+                    "player_geo": {"country_code": "US"},
+                    "game_context": scene,
+                }
+                served = api.post("/api/ads/match", key=key, json=match)
+                assert served.status == 200, served.body
+                impression = {
+                    "impression_token": served.json()["impression_token"],
+                    "game_id": game_id,
+                    "campaign_id": campaign.id,
+                    "creative_id": served.json()["creative_id"],
+                }
+                assert api.post("/api/ads/impressions", key=key, json=impression).status == 201
+    assert feed.drain() == 20
+    # Then the campaign reached ten players, not five, in every unique figure; the same player twice counts once
+    stats = api.get(f"/api/ads/campaigns/{campaign.id}/stats", key=tenant_key).json()
+    assert (stats["impressions"], stats["unique_users"], stats["unique_games"]) == (20, 10, 2)
+    today = api.get(f"/api/ads/campaigns/{campaign.id}/analytics/daily?days=1", key=tenant_key).json()["days"][0]
+    assert (today["impressions"], today["unique_users"]) == (20, 10)
+    creatives = api.get(f"/api/ads/campaigns/{campaign.id}/analytics/creatives", key=tenant_key).json()["creatives"]
+    assert [(row["impressions"], row["unique_users"]) for row in creatives if row["impressions"]] == [(20, 10)]
+    countries = api.get(f"/api/ads/campaigns/{campaign.id}/analytics/geo", key=tenant_key).json()["countries"]
+    assert [(row["country_code"], row["unique_users"]) for row in countries] == [("US", 10)]
+
+
 def test_daily_lists_every_day_newest_first_with_zeros(api, tenant_key, served):
     response = api.get(f"/api/ads/campaigns/{served.id}/analytics/daily?days=7", key=tenant_key)
     assert response.status == 200, response.body

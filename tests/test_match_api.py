@@ -10,6 +10,7 @@ import pytest
 from arbiter import aws, clock
 from arbiter.ads import tokens
 from arbiter.ads.serving import cache, logic
+from arbiter.ads.serving.repository import session_key
 from arbiter.auth import keys
 from arbiter.auth.models import Scope
 from arbiter.settings import get_settings
@@ -361,14 +362,40 @@ def test_the_seed_integration_without_tokens_is_capped_per_session(api, tenant_k
 def test_the_session_cap_stops_serving(api, tenant_key, developer_key, game, dynamodb):
     # Given the session already saw max_ads_per_session (5) ads
     serving_campaign(api, tenant_key)
-    dynamodb.put_item(
-        TableName=get_settings().interactions_table,
-        Item={"PK": {"S": f"SESSION#{GAME_ID}#sess_abc#player_123"}, "SK": {"S": "ADS"}, "ads_shown": {"N": "5"}},
-    )
+    session = {name: {"S": value} for name, value in session_key(GAME_ID, "sess_abc", "player_123").items()}
+    dynamodb.put_item(TableName=get_settings().interactions_table, Item={**session, "ads_shown": {"N": "5"}})
     # When it asks for another
     response = api.post("/api/ads/match", key=developer_key, json=SEED_MATCH)
     # Then 204
     assert response.status == 204
+
+
+def test_sessions_whose_ids_read_alike_joined_by_a_hash_are_capped_apart(api, tenant_key, developer_key, game):
+    # Given alice's session "s#1" took the placement's 5 ads
+    serving_campaign(api, tenant_key)
+    alice = {**SEED_MATCH, "session_id": "s#1", "user_id": "alice"}
+    assert [api.post("/api/ads/match", key=developer_key, json=alice).status for _ in range(6)] == [200] * 5 + [204]
+    # When another player, "1#alice" in session "s", asks (the same text as alice's once the ids are joined by '#')
+    bob = {**SEED_MATCH, "session_id": "s", "user_id": "1#alice"}
+    statuses = [api.post("/api/ads/match", key=developer_key, json=bob).status for _ in range(6)]
+    # Then his session has a cap of its own: 5 ads, then 204
+    assert statuses == [200] * 5 + [204]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("g", "s#1", "alice"), ("g", "s", "1#alice")),
+        (("g", "s", "1#alice"), ("g", "s#1#alice", "x")),
+        (("g", "a:b", "c"), ("g", "a", "b:c")),
+        (("g", "1:a", "2:bc"), ("g", "1:a2:b", "c")),
+        (("g", "a", "1:b"), ("g", "a1:", "b")),
+    ],
+)
+def test_the_session_key_keeps_every_game_session_and_player_apart(first, second):
+    # Given two different (game, session, player) triples whose ids contain the characters a key is built with
+    # When each is keyed, Then the keys differ
+    assert session_key(*first) != session_key(*second)
 
 
 def test_two_matches_racing_for_a_sessions_last_slot_serve_one_ad(
@@ -376,7 +403,7 @@ def test_two_matches_racing_for_a_sessions_last_slot_serve_one_ad(
 ):
     # Given a session at 4 of its 5 ads, and a second match that read the same 4 before this one counted its ad
     serving_campaign(api, tenant_key)
-    session = {"PK": {"S": f"SESSION#{GAME_ID}#sess_abc#player_123"}, "SK": {"S": "ADS"}}
+    session = {name: {"S": value} for name, value in session_key(GAME_ID, "sess_abc", "player_123").items()}
     dynamodb.put_item(TableName=get_settings().interactions_table, Item={**session, "ads_shown": {"N": "4"}})
     assert api.post("/api/ads/match", key=developer_key, json=SEED_MATCH).status == 200
     monkeypatch.setattr(logic.repository, "session_counters", lambda *_: (4, {}))  # the racing match's stale read

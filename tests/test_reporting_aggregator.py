@@ -15,6 +15,7 @@ from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingErro
 
 from arbiter import aws, clock
 from arbiter.ads.reporting import aggregator, rollups
+from arbiter.ads.reporting.facts import unique_user_key
 from arbiter.ads.reporting.hll import HyperLogLog
 from arbiter.auth import keys
 from arbiter.devstack.functions import LambdaContext, load_handler
@@ -236,7 +237,8 @@ def test_rollups_reconcile_exactly_with_the_ledger_after_many_impressions(api, t
         assert [day["date"] for day in daily] == [_today(0), _today(1), _today(2)]
         assert {row["country_code"] for row in countries} == {"US", "GB", "DE", "ZZ"}
         assert stats["unique_games"] == 3
-        distinct_users = len({charge.user_id for charge in mine})
+        # A player is a user_id within its game (player_1 of game_alpha and of game_gamma are two players)
+        distinct_users = len({(charge.game_id, charge.user_id) for charge in mine})
         assert abs(stats["unique_users"] - distinct_users) <= max(1, distinct_users * 0.02)
         influenced = Counter(aff for charge in mine for aff in charge.contributions)
         assert {row["affinity_id"]: row["impressions_influenced"] for row in affinities} == dict(influenced)
@@ -290,6 +292,24 @@ def test_unique_user_sketch_stays_within_two_percent(distinct):
     before = bytes(sketch.registers)
     assert not any(sketch.add(f"user:player_{user}") for user in range(0, distinct, 97))
     assert bytes(HyperLogLog.from_bytes(sketch.to_bytes()).registers) == before
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("game_a", "player_1", None), ("game_b", "player_1", None)),  # one player id in two games
+        (("game_a", None, "sess_1"), ("game_b", None, "sess_1")),  # one session id in two games
+        (("game", "player_1", None), ("game", None, "player_1")),  # a player and a session of the same id
+        (("g", "a:b", None), ("g:a", "b", None)),  # ids holding the characters the key is built with
+        (("g", "1:a", None), ("g1:", "a", None)),
+    ],
+)
+def test_unique_users_are_counted_per_game(first, second):
+    # Given two different (game, player, session) impressions whose ids are the same in a part or read alike joined
+    # When each is keyed for the unique-user sketches, Then the keys differ; the same player again has the same key
+    assert unique_user_key(*first) != unique_user_key(*second)
+    assert unique_user_key(*first) == unique_user_key(*first)
+    assert unique_user_key("game_a", None, None) is None  # recorded without a token: not a user
 
 
 def test_a_record_that_is_not_an_impression_is_skipped_not_retried(dynamodb):

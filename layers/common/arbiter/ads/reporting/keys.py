@@ -3,7 +3,7 @@
 - campaign counters: PK `AGG#CAMP#<campaign_id>`, SK `DAY#<date>`, `CRT#<creative_id>`, `GEO#<country or ZZ>`,
   `GAME#<game_id>`, `AFF#<affinity_id>`
 - campaign unique-user sketches: PK `AGG#CAMP#<campaign_id>#USERS`, SK `ALL`, `DAY#<date>`, `CRT#<creative_id>`,
-  `GEO#<country>`
+  `GEO#<country>`; their members are players per game (facts.unique_user_key)
 - game (creator) counters: PK `AGG#GAME#<game_id>`, SK `DAY#<date>`, `ADV#<advertiser_id>`
 
 One Query on a campaign's counter partition returns every breakdown of it; sketches sit in their own partition so

@@ -11,6 +11,7 @@ from botocore.exceptions import ClientError
 from arbiter import aws, clock
 from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.repository import SERVING, ledger_key
+from arbiter.ads.identity import length_prefixed
 from arbiter.dynamo import is_condition_failure, page_all
 from arbiter.settings import get_settings
 
@@ -57,8 +58,10 @@ def advertiser_balances(tenant_ids: Iterable[str]) -> dict[str, int]:
     return {str(item["id"]): int(item.get("balance_millicents", 0)) for item in items}
 
 
-def session_key(game_id: str, session_id: str, user_id: str | None) -> dict[str, str]:
-    return {"PK": f"SESSION#{game_id}#{session_id}#{user_id or '-'}", "SK": SESSION_SK}
+def session_key(game_id: str, session_id: str, user_id: str) -> dict[str, str]:
+    """One player's session in one game. The ids are free-form ('#' included), so they are length-prefixed, not
+    joined by a separator: session "s#1" of player "alice" and session "s" of player "1#alice" are two items."""
+    return {"PK": "SESSION#" + length_prefixed(game_id, session_id, user_id), "SK": SESSION_SK}
 
 
 def session_counters(game_id: str, session_id: str, user_id: str) -> tuple[int, dict[str, int]]:
