@@ -7,10 +7,11 @@ Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
   all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
 Interactions table (TTL `expires_at`):
   decision log                       PK=DINT#<interactionId>     SK=DECISION
-  outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<outcome>
-  first positive of a showing        PK=DINT#<interactionId>     SK=POSITIVE#<offerId>
+  outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<creativeId>#<outcome>
+  first positive of a showing        PK=DINT#<interactionId>     SK=POSITIVE#<offerId>#<creativeId>
   contact history                    PK=DHIST#<tenant>#<customer> SK=HISTORY
   outcome statistics                 PK=DSTATS#<tenant>          SK=OFFER#<offerId>
+A showing is an offer with one creative in one decision (ids are server-assigned, without '#').
 """
 
 import json
@@ -256,7 +257,7 @@ def get_decision(interaction_id: str) -> dict[str, Any] | None:
 
 
 class DuplicateOutcome(Exception):
-    """This (interaction, offer, outcome) was already recorded."""
+    """This (interaction, offer, creative, outcome) was already recorded."""
 
 
 class HistoryChanged(Exception):
@@ -271,12 +272,19 @@ class PositiveAlreadyCounted(Exception):
     """An earlier positive outcome (click, accept, convert) of this showing already counted it as a positive."""
 
 
+def outcome_marker_key(interaction_id: str, offer_id: str, creative_id: str, outcome: str) -> dict[str, str]:
+    """One per showing (offer + creative) and outcome: a multi-placement decision may show one offer twice, with
+    two creatives, and each showing's outcome is its own."""
+    return {"PK": f"DINT#{interaction_id}", "SK": f"OUTCOME#{offer_id}#{creative_id}#{outcome}"}
+
+
 def record_outcome(
     *,
     tenant_id: str,
     interaction_id: str,
     customer_id: str,
     offer_id: str,
+    creative_id: str,
     outcome: str,
     marker: dict[str, Any],
     events: list[dict[str, Any]],
@@ -285,10 +293,11 @@ def record_outcome(
     expires_at: int,
     count_positive: bool = False,
 ) -> None:
-    """One transaction: the idempotency marker (new), the contact history (unchanged since read) and the
+    """One transaction: the showing's idempotency marker (new), the contact history (unchanged since read) and the
     offer's outcome counters. Either all happen or none. With `count_positive`, the showing's first positive
-    outcome also adds one to `positives` under its own marker (`POSITIVE#<offer>`): a click, accept and convert
-    of one showing are one positive for the learned propensity, P(positive | shown)."""
+    outcome also adds one to `positives` under its own marker (`POSITIVE#<offer>#<creative>`): a click, accept and
+    convert of one showing are one positive for the learned propensity, P(positive | shown), and each showing of an
+    offer is one trial."""
     settings = get_settings()
     table = settings.interactions_table
     history = history_key(tenant_id, customer_id)
@@ -306,10 +315,11 @@ def record_outcome(
     }
     if history_rev:
         put_history["ExpressionAttributeValues"] = {":rev": {"N": str(history_rev)}}
-    showing = {"PK": {"S": f"DINT#{interaction_id}"}, "expires_at": {"N": str(expires_at)}}
+    marker_key = outcome_marker_key(interaction_id, offer_id, creative_id, outcome)
+    showing = {"PK": {"S": marker_key["PK"]}, "expires_at": {"N": str(expires_at)}}
     # Positional: a cancellation's reasons are read by index below.
     items = [
-        _put_new(table, {**showing, "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"}, "body": {"S": encode(marker)}}),
+        _put_new(table, {**showing, "SK": {"S": marker_key["SK"]}, "body": {"S": encode(marker)}}),
         {"Put": put_history},
         {
             "Update": {
@@ -323,7 +333,7 @@ def record_outcome(
         },
     ]
     if count_positive:
-        items.append(_put_new(table, {**showing, "SK": {"S": f"POSITIVE#{offer_id}"}}))
+        items.append(_put_new(table, {**showing, "SK": {"S": f"POSITIVE#{offer_id}#{creative_id}"}}))
     try:
         aws.dynamodb_client().transact_write_items(TransactItems=items)
     except ClientError as error:
@@ -344,10 +354,6 @@ def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
 
 
-def get_outcome_marker(interaction_id: str, offer_id: str, outcome: str) -> dict[str, Any] | None:
-    item = (
-        interactions_table()
-        .get_item(Key={"PK": f"DINT#{interaction_id}", "SK": f"OUTCOME#{offer_id}#{outcome}"})
-        .get("Item")
-    )
-    return json.loads(item["body"]) if item else None
+def get_outcome_marker(interaction_id: str, offer_id: str, creative_id: str, outcome: str) -> dict[str, Any] | None:
+    item = interactions_table().get_item(Key=outcome_marker_key(interaction_id, offer_id, creative_id, outcome))
+    return json.loads(item["Item"]["body"]) if "Item" in item else None

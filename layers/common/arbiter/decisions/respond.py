@@ -1,4 +1,9 @@
-"""/api/v1/respond: record an outcome of a decision once, in the contact history and the model statistics."""
+"""/api/v1/respond: record an outcome of a showing once, in the contact history and the model statistics.
+
+A showing is an offer with one of its creatives in one decision: a multi-placement decision without `deduplicate`
+can show one offer twice, with two creatives, and each showing's outcomes are recorded (and idempotent) on their
+own. The body names no placement, so one creative shown in two placements of a decision is one showing.
+"""
 
 import random
 import time
@@ -60,6 +65,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 interaction_id=request.interaction_id,
                 customer_id=decision["customer_id"],
                 offer_id=request.offer_id,
+                creative_id=creative_id,
                 outcome=request.outcome.value,
                 marker=marker,
                 events=[*kept, event],
@@ -73,7 +79,10 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
             continue
         except repository.DuplicateOutcome:
             first = (
-                repository.get_outcome_marker(request.interaction_id, request.offer_id, request.outcome.value) or marker
+                repository.get_outcome_marker(
+                    request.interaction_id, request.offer_id, creative_id, request.outcome.value
+                )
+                or marker
             )
             return RespondOutput(
                 interaction_id=request.interaction_id,
