@@ -1,4 +1,5 @@
-"""Decisions /api/v1/respond: one outcome per showing (offer + creative)."""
+"""Decisions /api/v1/respond: one outcome per showing (offer + creative), and the outcome statistics of a deleted
+offer (removed with it, never recreated by a late respond)."""
 
 import pytest
 
@@ -97,3 +98,41 @@ def test_each_showing_is_one_trial_and_at_most_one_positive_of_the_learned_prope
     explained = post(api, tenant_key, "/api/v1/recommend", {"customerId": "u9"}).json()["decisions"][0]
     assert (explained["scoreExplanation"]["positives"], explained["scoreExplanation"]["trials"]) == (2, 2)
     assert explained["scoreExplanation"]["finalScore"] == pytest.approx((2 + 1) / (2 + 1 + 9), abs=1e-6)
+
+
+def test_deleting_an_offer_deletes_its_outcome_statistics(api, tenant_key):
+    # Given two offers with recorded outcomes
+    kept = post(api, tenant_key, "/api/v1/offers", {"name": "Kept", "creatives": [creative("k")]}).json()
+    gone = post(api, tenant_key, "/api/v1/offers", {"name": "Gone", "creatives": [creative("g")]}).json()
+    interaction = post(api, tenant_key, "/api/v1/recommend", {"customerId": "C1"}).json()["interactionId"]
+    for offer in (kept, gone):
+        assert recorded(api, tenant_key, interaction, offer["id"], "click")["recorded"] is True
+    assert set(decisions_repository.load_outcome_stats(TENANT)) == {kept["id"], gone["id"]}
+
+    # When one offer is deleted
+    assert api.delete(f"/api/v1/offers/{gone['id']}", key=tenant_key, headers={"X-Tenant-Id": TENANT}).status == 204
+
+    # Then the catalog snapshot's statistics no longer read its item; the other offer's are untouched
+    stats = decisions_repository.load_outcome_stats(TENANT)
+    assert set(stats) == {kept["id"]}
+    assert stats[kept["id"]]["click"] == 1
+
+
+def test_a_respond_for_a_deleted_offer_records_the_outcome_without_recreating_its_statistics(api, tenant_key):
+    # Given a decision that showed an offer with recorded outcomes, then the offer deleted
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "Gone", "creatives": [creative("g")]}).json()
+    interaction = post(api, tenant_key, "/api/v1/recommend", {"customerId": "C1"}).json()["interactionId"]
+    assert recorded(api, tenant_key, interaction, offer["id"], "impression")["recorded"] is True
+    assert api.delete(f"/api/v1/offers/{offer['id']}", key=tenant_key, headers={"X-Tenant-Id": TENANT}).status == 204
+
+    # When the showing's later click and convert are reported, and the convert retried
+    click = recorded(api, tenant_key, interaction, offer["id"], "click")
+    convert = recorded(api, tenant_key, interaction, offer["id"], "convert", creative_id=offer["creatives"][0]["id"])
+    retry = recorded(api, tenant_key, interaction, offer["id"], "convert")
+
+    # Then they are recorded once in the customer's contact history (contact policies still see them)
+    assert (click["recorded"], convert["recorded"], retry["recorded"]) == (True, True, False)
+    events, _ = decisions_repository.get_history(TENANT, "C1", consistent=True)
+    assert [event["t"] for event in events] == ["impression", "click", "convert"]
+    # And the deleted offer's statistics item is not recreated
+    assert offer["id"] not in decisions_repository.load_outcome_stats(TENANT)

@@ -20,7 +20,7 @@ from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFo
 # for that customer would fail).
 HISTORY_MAX_BYTES = 300_000
 HISTORY_MAX_AGE_SECONDS = 90 * 86_400
-RETRIES = 5  # history changed, a positive already counted, or statistics contended: each costs one
+RETRIES = 5  # history changed, a positive already counted, the offer deleted, or statistics contended: one each
 CONTENTION_BACKOFF_SECONDS = 0.02
 
 
@@ -55,6 +55,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     timestamp = clock.isoformat(moment)
     marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
     count_positive = request.outcome in POSITIVE_OUTCOMES
+    count_stats = True
     consistent = False
     for _ in range(RETRIES):
         events, rev = repository.get_history(principal.tenant_id, decision["customer_id"], consistent=consistent)
@@ -73,9 +74,15 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 value_micros=round(request.value * 1_000_000),
                 expires_at=now + HISTORY_MAX_AGE_SECONDS,
                 count_positive=count_positive,
+                count_stats=count_stats,
             )
         except repository.PositiveAlreadyCounted:
             count_positive = False  # record the outcome itself; the showing already counts as one positive
+            continue
+        except repository.OfferDeleted:
+            # The offer left the catalog (its statistics with it): record the outcome in the contact history only,
+            # rather than recreate statistics that nothing would ever delete.
+            count_stats = count_positive = False
             continue
         except repository.DuplicateOutcome:
             first = (
