@@ -164,7 +164,11 @@ class GroupedFlowOutput(Output):
 class RespondInput(CamelModel):
     interaction_id: str = Field(min_length=1, max_length=ID_MAX)
     offer_id: IdRef
-    creative_id: IdRef | None = Field(default=None, description="default: the creative the decision returned")
+    creative_id: IdRef | None = Field(
+        default=None,
+        description="the showing's creative; default: the creative the decision returned with the offer (the first "
+        "placement's, when a multi-placement decision showed the offer twice)",
+    )
     outcome: Outcome
     value: float = Field(default=0, ge=0, le=1e9, strict=True, description="e.g. revenue of a conversion")
     timestamp: IsoDateTime | None = Field(default=None, description="ISO 8601; default now")
@@ -175,5 +179,5 @@ class RespondOutput(Output):
     offer_id: str
     creative_id: str | None
     outcome: Outcome
-    recorded: bool = Field(description="false when this (interaction, offer, outcome) was already recorded")
+    recorded: bool = Field(description="false when this (interaction, offer, creative, outcome) was already recorded")
     timestamp: str

@@ -7,10 +7,11 @@ Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
   all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
 Interactions table (TTL `expires_at`):
   decision log                       PK=DINT#<interactionId>     SK=DECISION
-  outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<outcome>
-  first positive of a showing        PK=DINT#<interactionId>     SK=POSITIVE#<offerId>
+  outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<creativeId>#<outcome>
+  first positive of a showing        PK=DINT#<interactionId>     SK=POSITIVE#<offerId>#<creativeId>
   contact history                    PK=DHIST#<tenant>#<customer> SK=HISTORY
-  outcome statistics                 PK=DSTATS#<tenant>          SK=OFFER#<offerId>
+  outcome statistics                 PK=DSTATS#<tenant>          SK=OFFER#<offerId>   (deleted with the offer)
+A showing is an offer with one creative in one decision (ids are server-assigned, without '#').
 """
 
 import json
@@ -208,6 +209,16 @@ def load_catalog(tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
     return [(item["GSI1SK"].split("#", 1)[0], json.loads(item["body"])) for item in items]
 
 
+def outcome_stats_key(tenant_id: str, offer_id: str) -> dict[str, str]:
+    return {"PK": f"DSTATS#{tenant_id}", "SK": f"OFFER#{offer_id}"}
+
+
+def delete_outcome_stats(tenant_id: str, offer_id: str) -> None:
+    """Drops a deleted offer's outcome counters, so the snapshot rebuild stops reading them. Called after the offer
+    item is gone: a respond can no longer add to them then (record_outcome checks the offer in its transaction)."""
+    interactions_table().delete_item(Key=outcome_stats_key(tenant_id, offer_id))
+
+
 def load_outcome_stats(tenant_id: str) -> dict[str, dict[str, int]]:
     items = page_all(interactions_table().query, KeyConditionExpression=Key("PK").eq(f"DSTATS#{tenant_id}"))
     return {
@@ -256,7 +267,7 @@ def get_decision(interaction_id: str) -> dict[str, Any] | None:
 
 
 class DuplicateOutcome(Exception):
-    """This (interaction, offer, outcome) was already recorded."""
+    """This (interaction, offer, creative, outcome) was already recorded."""
 
 
 class HistoryChanged(Exception):
@@ -271,12 +282,23 @@ class PositiveAlreadyCounted(Exception):
     """An earlier positive outcome (click, accept, convert) of this showing already counted it as a positive."""
 
 
+class OfferDeleted(Exception):
+    """The offer is no longer in the catalog: its statistics were deleted with it and must not be recreated."""
+
+
+def outcome_marker_key(interaction_id: str, offer_id: str, creative_id: str, outcome: str) -> dict[str, str]:
+    """One per showing (offer + creative) and outcome: a multi-placement decision may show one offer twice, with
+    two creatives, and each showing's outcome is its own."""
+    return {"PK": f"DINT#{interaction_id}", "SK": f"OUTCOME#{offer_id}#{creative_id}#{outcome}"}
+
+
 def record_outcome(
     *,
     tenant_id: str,
     interaction_id: str,
     customer_id: str,
     offer_id: str,
+    creative_id: str,
     outcome: str,
     marker: dict[str, Any],
     events: list[dict[str, Any]],
@@ -284,11 +306,14 @@ def record_outcome(
     value_micros: int,
     expires_at: int,
     count_positive: bool = False,
+    count_stats: bool = True,
 ) -> None:
-    """One transaction: the idempotency marker (new), the contact history (unchanged since read) and the
-    offer's outcome counters. Either all happen or none. With `count_positive`, the showing's first positive
-    outcome also adds one to `positives` under its own marker (`POSITIVE#<offer>`): a click, accept and convert
-    of one showing are one positive for the learned propensity, P(positive | shown)."""
+    """One transaction: the showing's idempotency marker (new), the contact history (unchanged since read) and,
+    with `count_stats`, the offer's outcome counters, on condition that the offer is still in the catalog (a
+    respond for a deleted offer must not recreate the counters deleted with it). Either all happen or none. With
+    `count_positive`, the showing's first positive outcome also adds one to `positives` under its own marker
+    (`POSITIVE#<offer>#<creative>`): a click, accept and convert of one showing are one positive for the learned
+    propensity, P(positive | shown), and each showing of an offer is one trial."""
     settings = get_settings()
     table = settings.interactions_table
     history = history_key(tenant_id, customer_id)
@@ -306,33 +331,57 @@ def record_outcome(
     }
     if history_rev:
         put_history["ExpressionAttributeValues"] = {":rev": {"N": str(history_rev)}}
-    showing = {"PK": {"S": f"DINT#{interaction_id}"}, "expires_at": {"N": str(expires_at)}}
-    # Positional: a cancellation's reasons are read by index below.
+    marker_key = outcome_marker_key(interaction_id, offer_id, creative_id, outcome)
+    showing = {"PK": {"S": marker_key["PK"]}, "expires_at": {"N": str(expires_at)}}
+    # Positional: a cancellation's reasons are read by index below (marker 0, history 1, statistics 2).
     items = [
-        _put_new(table, {**showing, "SK": {"S": f"OUTCOME#{offer_id}#{outcome}"}, "body": {"S": encode(marker)}}),
+        _put_new(table, {**showing, "SK": {"S": marker_key["SK"]}, "body": {"S": encode(marker)}}),
         {"Put": put_history},
-        {
-            "Update": {
-                "TableName": table,
-                "Key": {"PK": {"S": f"DSTATS#{tenant_id}"}, "SK": {"S": f"OFFER#{offer_id}"}},
-                "UpdateExpression": "ADD #outcome :one, value_micros :value"
-                + (", positives :one" if count_positive else ""),
-                "ExpressionAttributeNames": {"#outcome": outcome},
-                "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
-            }
-        },
     ]
-    if count_positive:
-        items.append(_put_new(table, {**showing, "SK": {"S": f"POSITIVE#{offer_id}"}}))
+    positive_at = offer_at = None
+    if count_stats:
+        stats_key = outcome_stats_key(tenant_id, offer_id)
+        items.append(
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"PK": {"S": stats_key["PK"]}, "SK": {"S": stats_key["SK"]}},
+                    "UpdateExpression": "ADD #outcome :one, value_micros :value"
+                    + (", positives :one" if count_positive else ""),
+                    "ExpressionAttributeNames": {"#outcome": outcome},
+                    "ExpressionAttributeValues": {":one": {"N": "1"}, ":value": {"N": str(value_micros)}},
+                }
+            }
+        )
+        if count_positive:
+            positive_at = len(items)
+            items.append(_put_new(table, {**showing, "SK": {"S": f"POSITIVE#{offer_id}#{creative_id}"}}))
+        offer_at = len(items)
+        offer = entity_key("OFFER", offer_id)
+        items.append(
+            {
+                "ConditionCheck": {
+                    "TableName": settings.campaigns_table,
+                    "Key": {"PK": {"S": offer["PK"]}, "SK": {"S": offer["SK"]}},
+                    "ConditionExpression": "attribute_exists(PK)",
+                }
+            }
+        )
     try:
         aws.dynamodb_client().transact_write_items(TransactItems=items)
     except ClientError as error:
         reasons = cancellation_reasons(error)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+
+        def failed(index: int | None) -> bool:
+            return index is not None and len(reasons) > index and reasons[index] == "ConditionalCheckFailed"
+
+        if failed(0):
             raise DuplicateOutcome from error
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if failed(1):
             raise HistoryChanged from error
-        if len(reasons) > 3 and reasons[3] == "ConditionalCheckFailed":
+        if failed(offer_at):
+            raise OfferDeleted from error
+        if failed(positive_at):
             raise PositiveAlreadyCounted from error
         if "TransactionConflict" in reasons:
             raise OutcomeContended from error
@@ -344,10 +393,6 @@ def _put_new(table: str, item: dict[str, Any]) -> dict[str, Any]:
     return {"Put": {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(PK)"}}
 
 
-def get_outcome_marker(interaction_id: str, offer_id: str, outcome: str) -> dict[str, Any] | None:
-    item = (
-        interactions_table()
-        .get_item(Key={"PK": f"DINT#{interaction_id}", "SK": f"OUTCOME#{offer_id}#{outcome}"})
-        .get("Item")
-    )
-    return json.loads(item["body"]) if item else None
+def get_outcome_marker(interaction_id: str, offer_id: str, creative_id: str, outcome: str) -> dict[str, Any] | None:
+    item = interactions_table().get_item(Key=outcome_marker_key(interaction_id, offer_id, creative_id, outcome))
+    return json.loads(item["Item"]["body"]) if "Item" in item else None

@@ -1,4 +1,9 @@
-"""/api/v1/respond: record an outcome of a decision once, in the contact history and the model statistics."""
+"""/api/v1/respond: record an outcome of a showing once, in the contact history and the model statistics.
+
+A showing is an offer with one of its creatives in one decision: a multi-placement decision without `deduplicate`
+can show one offer twice, with two creatives, and each showing's outcomes are recorded (and idempotent) on their
+own. The body names no placement, so one creative shown in two placements of a decision is one showing.
+"""
 
 import random
 import time
@@ -15,7 +20,7 @@ from arbiter.errors import BadRequestError, ConflictError, ForbiddenError, NotFo
 # for that customer would fail).
 HISTORY_MAX_BYTES = 300_000
 HISTORY_MAX_AGE_SECONDS = 90 * 86_400
-RETRIES = 5  # history changed, a positive already counted, or statistics contended: each costs one
+RETRIES = 5  # history changed, a positive already counted, the offer deleted, or statistics contended: one each
 CONTENTION_BACKOFF_SECONDS = 0.02
 
 
@@ -50,6 +55,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
     timestamp = clock.isoformat(moment)
     marker = {"creativeId": creative_id, "value": request.value, "timestamp": timestamp}
     count_positive = request.outcome in POSITIVE_OUTCOMES
+    count_stats = True
     consistent = False
     for _ in range(RETRIES):
         events, rev = repository.get_history(principal.tenant_id, decision["customer_id"], consistent=consistent)
@@ -60,6 +66,7 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 interaction_id=request.interaction_id,
                 customer_id=decision["customer_id"],
                 offer_id=request.offer_id,
+                creative_id=creative_id,
                 outcome=request.outcome.value,
                 marker=marker,
                 events=[*kept, event],
@@ -67,13 +74,22 @@ def respond(principal: Principal, request: RespondInput) -> RespondOutput:
                 value_micros=round(request.value * 1_000_000),
                 expires_at=now + HISTORY_MAX_AGE_SECONDS,
                 count_positive=count_positive,
+                count_stats=count_stats,
             )
         except repository.PositiveAlreadyCounted:
             count_positive = False  # record the outcome itself; the showing already counts as one positive
             continue
+        except repository.OfferDeleted:
+            # The offer left the catalog (its statistics with it): record the outcome in the contact history only,
+            # rather than recreate statistics that nothing would ever delete.
+            count_stats = count_positive = False
+            continue
         except repository.DuplicateOutcome:
             first = (
-                repository.get_outcome_marker(request.interaction_id, request.offer_id, request.outcome.value) or marker
+                repository.get_outcome_marker(
+                    request.interaction_id, request.offer_id, creative_id, request.outcome.value
+                )
+                or marker
             )
             return RespondOutput(
                 interaction_id=request.interaction_id,
