@@ -4,8 +4,9 @@ moto ignores IAM, so a missing grant passes every other test and answers 500 in 
 without dynamodb:GetItem on the key table). Here one compact scenario calls every route once - with every cache
 cold and the rate limiter writing its shared counter on every request, so the cold paths run - plus the pacing
 job, the impressions-stream aggregator and the offers expiry sweep (a day later, so it expires an exposure as well
-as reading its index); tests/iam_recorder.py logs each function's DynamoDB calls as the IAM actions they need (a
-transaction as its per-item actions), and the template must grant all of them. The reverse check keeps the
+as reading its index, and prunes the deleted offer's model item, which reads the game's catalog);
+tests/iam_recorder.py logs each function's DynamoDB calls as the IAM actions they need (a transaction as its
+per-item actions), and the template must grant all of them. The reverse check keeps the
 policies least-privilege: a grant the scenario never used must be listed in UNEXERCISED_GRANTS with the code path
 that needs it.
 """
@@ -277,14 +278,15 @@ def _offers_scenario(api: RecordingApiClient, key: str) -> None:
 
 
 def _run_expiry_sweep(recorder: CallRecorder, manual: ManualClock) -> None:
-    """The offers expiry sweep a day after the offers scenario: the exposure left without a report expires."""
+    """The offers expiry sweep a day after the offers scenario: the exposure left without a report (gold_500's,
+    deleted since) expires, and the deleted offer's model item that expiry wrote is pruned."""
     (function,) = [fn for fn in scheduled_functions() if fn.logical_id == "OffersExpirySweepFunction"]
     event = json.loads(generate_events.event_path(function).read_text())
     manual.moment += timedelta(hours=26)  # past the window and its hour
     learning_store.forget_models()
     with recorder.serving(function.logical_id):
         report = load_handler(function.code_uri, function.handler)(event, LambdaContext(function.logical_id))
-    assert (report["expired"], report["failed"]) == (1, []), report
+    assert (report["expired"], report["failed"], report["pruned"], report["prune_failed"]) == (1, [], 1, []), report
 
 
 def _platform_scenario(api: RecordingApiClient) -> None:

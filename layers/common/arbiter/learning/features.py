@@ -84,7 +84,7 @@ class OfferFeatures:
 
     def descriptors(self) -> tuple[str, ...]:
         return (
-            f"o={_clip(self.offer_id)}",
+            offer_descriptor(self.offer_id),
             f"pb={price_band(self.price_usd)}",
             *(f"g={grant}" for grant in self.learnt_grants()),
         )
@@ -115,6 +115,11 @@ def _clip(text: str) -> str:
         return text
     digest = blake2b(text.encode(), digest_size=4).hexdigest()
     return f"{text[: MAX_NAME_PART - len(digest) - 1]}~{digest}"
+
+
+def offer_descriptor(offer_id: str) -> str:
+    """An offer's id descriptor (`o=<id>`, clipped): its own weights are named after it (store: its `O#` item)."""
+    return f"o={_clip(offer_id)}"
 
 
 def band(value: float) -> int:

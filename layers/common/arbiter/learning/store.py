@@ -5,7 +5,10 @@ Items (interactions table, PK/SK):
   match, context main effects), `O#<offer_id>` (the offer's intercept, its gap match and every context x offer
   cross), `P#<price band>` and `G#<grant>` (their main effects and context crosses). Each feature has two number
   attributes, `q:<name>` and `e:<name>` - precision and eta added since the prior (a missing one is the prior)
-  - and each item counts its `updates`. No `expires_at`: model items never expire.
+  - and each item counts its `updates`. No `expires_at`: model items never expire. An offer's `O#` item is named
+  after its id (clipped: features.offer_descriptor), so it outlives the offer: a deleted offer's item is removed by
+  prune_offer_weights, which the offers package's maintenance (arbiter.offers.maintenance) runs after each expiry
+  sweep for the games the sweep visited, with the game's catalog (docs/decisions.md D12, "Deleted offers").
 - recommendation log: `OFFERRECS#<game_id>#<player_id>` / `REC#<shown_at>#<interaction_id>`, one item per
   recommendation: the context features, the shown offers as they were (price, the grants the model learns from -
   OfferFeatures.learnt_grants, at most 4 - so the item stays small whatever an offer grants, gap match flag `gap` and
@@ -32,7 +35,7 @@ evicted first (the expiry sweep touches every game with overdue exposures).
 import hashlib
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -40,10 +43,10 @@ from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
 from arbiter.bounded_cache import BoundedCache
-from arbiter.dynamo import cancellation_reasons, page_all
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
 from arbiter.errors import ServiceBusyError
 from arbiter.learning.exposure import DEFAULT_EXPIRY_WINDOW, HISTORY_WINDOW, Exposure, allowed_transition, overdue
-from arbiter.learning.features import OfferFeatures
+from arbiter.learning.features import OfferFeatures, offer_descriptor
 from arbiter.learning.model import FeatureStats, ModelState, outcome_converted, posterior_update
 from arbiter.settings import get_settings
 
@@ -141,6 +144,11 @@ _cache: BoundedCache[str, ModelState] = BoundedCache(MAX_CACHED_MODELS, MODEL_CA
 def forget_models() -> None:
     """Drop every cached model (tests; a new instance starts this way)."""
     _cache.clear()
+
+
+def forget_model(game_id: str) -> None:
+    """Drop this instance's cached model of one game: its next load reads DynamoDB."""
+    _cache.pop(game_id)
 
 
 def read_model(game_id: str) -> ModelState:
@@ -436,3 +444,68 @@ def expire_overdue(
         if _resolve(game_id, player_id, exposure, sort_key, "expired"):
             expired += 1
     return expired
+
+
+# ---- deleted offers' weights ---------------------------------------------------------------------------------
+
+
+def offer_group(offer_id: str) -> str:
+    """The model item holding an offer's own weights (`O#<clipped id>`): its id weight, its gap match and every
+    context x offer cross."""
+    return feature_group(offer_descriptor(offer_id))
+
+
+def prune_offer_weights(game_id: str, live_offer_ids: Callable[[], Iterable[str] | None]) -> int:
+    """Delete the `O#` items of the game's model whose offer is not live; returns how many were deleted.
+
+    One Query reads the keys and `updates` counters of the game's `O#` items (ProjectionExpression; paginated).
+    Only when there are some is `live_offer_ids()` called: the ids of the offers the game has (the caller's
+    catalog, any status), or None to prune nothing (e.g. a game nobody claims). It is read after the model's
+    keys, so an offer created after that read cannot lose weights: it either had no item when the keys were read
+    (never deleted), or its first outcome changed the item's `updates` since. Each item of an offer not live gets
+    a DeleteItem conditioned on `updates` being what was read: an item a concurrent outcome just updated (a late
+    outcome of the deleted offer, or an offer re-created under its id) is left for the next call. `S`, `P#` and
+    `G#` items are shared by offers, never pruned. This instance's cached model of the game is dropped when
+    something was deleted; other instances read the model again within MODEL_CACHE_TTL_SECONDS, and until then
+    hold the deleted weights only in memory (an outcome writes ADD deltas, which never restore them).
+    """
+    client = aws.dynamodb_client()
+    items = page_all(
+        client.query,
+        TableName=_table(),
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :offer)",
+        ProjectionExpression="SK, #updates",
+        ExpressionAttributeNames={"#updates": "updates"},
+        ExpressionAttributeValues={":pk": {"S": _model_pk(game_id)}, ":offer": {"S": "O#"}},
+    )
+    if not items:
+        return 0
+    live = live_offer_ids()
+    if live is None:
+        return 0
+    keep = {offer_group(offer_id) for offer_id in live}
+    pruned = 0
+    for item in items:
+        group = item["SK"]["S"]
+        if group in keep:
+            continue
+        if "updates" in item:
+            condition, values = "#updates = :read", {":read": item["updates"]}
+        else:
+            condition, values = "attribute_not_exists(#updates)", {}
+        try:
+            client.delete_item(
+                TableName=_table(),
+                Key={"PK": {"S": _model_pk(game_id)}, "SK": {"S": group}},
+                ConditionExpression=condition,
+                ExpressionAttributeNames={"#updates": "updates"},
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )
+        except ClientError as error:
+            if is_condition_failure(error):
+                continue  # updated since it was read (or already gone): the next call looks again
+            raise
+        pruned += 1
+    if pruned:
+        forget_model(game_id)
+    return pruned

@@ -26,6 +26,10 @@ hour holding more than one run's work still makes progress. The first run starts
 Failures: a player whose expiry fails (DynamoDB contended or throttled past the retries) stops the run at that
 item and the next run tries it again; after MAX_ATTEMPTS runs failing on the same item it is skipped, logged as an
 error, and left to the player's next request (what happened before the sweep existed).
+
+Games: the report lists the games of the index items read (`games`). OffersExpirySweepFunction runs this through
+arbiter.offers.maintenance, which then removes from those games' models the `O#` items of offers no longer in
+their catalog (store.prune_offer_weights): the catalog is the offers package's, which this package does not import.
 """
 
 from collections.abc import Callable
@@ -97,6 +101,9 @@ class SweepReport:
     backlog_hours: int = 0  # hours that have ended and are not swept yet
     failed: list[str] = field(default_factory=list)  # log keys whose expiry failed (the next run tries again)
     skipped: list[str] = field(default_factory=list)  # log keys given up after MAX_ATTEMPTS runs
+    # The games of the index items read, in the order first read (each once): the games with recommendations
+    # in the hours swept, which arbiter.offers.maintenance then prunes of their deleted offers' weights.
+    games: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {
@@ -111,6 +118,7 @@ class SweepReport:
             "backlog_hours": self.backlog_hours,
             "failed": self.failed,
             "skipped": self.skipped,
+            "games": len(self.games),
         }
 
 
@@ -213,6 +221,7 @@ class _Run:
             self.mark = save_watermark(self.mark, self.mark.position, 0, now) or read_watermark(now)
         self.position = self.mark.position
         self.swept: set[tuple[str, str]] = set()  # players whose overdue exposures this run already resolved
+        self.games: set[str] = set()  # report.games, as a set
 
     def stop(self, reason: str) -> None:
         self.report.stopped = reason
@@ -268,6 +277,9 @@ class _Run:
         report.items += 1
         try:
             game_id, player_id = store.log_owner(log_pk)
+            if game_id not in self.games:
+                self.games.add(game_id)
+                report.games.append(game_id)
             if (game_id, player_id) in self.swept:
                 return True
             report.expired += store.expire_overdue(game_id, player_id, self.now)
