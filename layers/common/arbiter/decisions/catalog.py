@@ -218,8 +218,8 @@ def delete_guardrail(principal: Principal, guardrail_id: str) -> None:
 def publish_flow(principal: Principal, request: DecisionFlowInput) -> DecisionFlowOutput:
     """A new key starts at version 1; posting an existing key publishes version n + 1."""
     # After a delete the key continues its version sequence: the history keeps every version published.
-    previous = repository.get_flow(principal.tenant_id, request.key).version
-    body = {**request.model_dump(mode="json"), "version": previous + 1, "created_at": clock.now_iso()}
+    previous = repository.get_flow(principal.tenant_id, request.key)
+    body = {**request.model_dump(mode="json"), "version": previous.version + 1, "created_at": clock.now_iso()}
     repository.publish_flow(principal.tenant_id, request.key, body, previous)
     cache.invalidate(principal.tenant_id)
     return DecisionFlowOutput.model_validate(body)

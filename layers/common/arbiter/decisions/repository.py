@@ -5,6 +5,7 @@ Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
   decision flow (latest version)     PK=DFLOW#<tenant>#<key>     SK=FLOW   (after a delete: a tombstone, no body)
   decision flow history              PK=DFLOW#<tenant>#<key>     SK=V#<version, 6 digits>
   all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
+  how many of a kind the tenant has  PK=DCATQUOTA#<tenant>       SK=OFFER|RULE|POLICY|GUARDRAIL|FLOW  item_count
 Interactions table (TTL `expires_at`):
   decision log                       PK=DINT#<interactionId>     SK=DECISION
   outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<creativeId>#<outcome>
@@ -22,11 +23,32 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
-from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota
+from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.settings import get_settings
 
 CATALOG_INDEX = "GSI1"
+
+# How many of each kind one tenant may keep (docs/decisions.md D9). Every warm recommend instance holds the
+# tenant's whole catalog and evaluates all of it on each request, so these bound a recommend's CPU. Worst cases
+# measured at 1,000 offers of 3 creatives (benchmarks/decisions_catalog_caps.py; CPU p50, moto included):
+# - offers: the base cost, linear in the offers: 32 ms at 1,000, 86 ms at 2,500;
+# - qualification rules: each is checked once per offer in its scope (offers x rules): 100 that apply to every
+#   offer took 114 ms (a first run at 200: ~185 ms);
+# - contact policies: each folds the customer's history (up to 500 events) on every request: 100 took 98 ms;
+# - guardrails: cheap (applied to the few ranked offers; 100 took 35 ms), and a handful is the use;
+# - decision flows: one serves a request, all are in the snapshot; a key counts once, whatever its versions.
+# All at their caps over a full history: 197 ms.
+MAX_PER_TENANT = {"OFFER": 1_000, "RULE": 100, "POLICY": 100, "GUARDRAIL": 100, "FLOW": 100}
+FLOW = "FLOW"
+CATALOG_CONTENDED = "The tenant's catalog was being changed by another request; retry"
+_PLURAL = {
+    "OFFER": "offers",
+    "RULE": "qualification rules",
+    "POLICY": "contact policies",
+    "GUARDRAIL": "guardrails",
+    "FLOW": "decision flows",
+}
 
 
 def encode(value: Any) -> str:
@@ -58,18 +80,51 @@ def entity_key(kind: str, entity_id: str) -> dict[str, str]:
     return {"PK": f"DCAT#{entity_id}", "SK": kind}
 
 
+def quota_key(tenant_id: str, kind: str) -> dict[str, dict[str, str]]:
+    """The counter of the tenant's entities of one kind (arbiter.dynamo.quota), a low-level key."""
+    return {"PK": {"S": f"DCATQUOTA#{tenant_id}"}, "SK": {"S": kind}}
+
+
+def _taking_slot(kind: str, tenant_id: str) -> dict[str, Any]:
+    counter = {"TableName": get_settings().campaigns_table, "Key": quota_key(tenant_id, kind)}
+    return {"Update": quota.taking_slot(counter, MAX_PER_TENANT[kind])}
+
+
+def _freeing_slot(kind: str, tenant_id: str) -> dict[str, Any]:
+    counter = {"TableName": get_settings().campaigns_table, "Key": quota_key(tenant_id, kind)}
+    return {"Update": quota.freeing_slot(counter)}
+
+
+def at_most(kind: str) -> BusinessRuleError:
+    return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {_PLURAL[kind]}; delete one first")
+
+
 def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, Any]) -> None:
-    aws.campaigns_table().put_item(
-        Item={
-            **entity_key(kind, entity_id),
-            "GSI1PK": catalog_partition(tenant_id),
-            "GSI1SK": f"{kind}#{entity_id}",
-            "tenant_id": tenant_id,
-            "body": encode(body),
-            "rev": 1,
-        },
-        ConditionExpression="attribute_not_exists(PK)",
-    )
+    """The new entity and one of the tenant's MAX_PER_TENANT[kind] slots, in one transaction: 422 at the cap."""
+    item = {
+        **entity_key(kind, entity_id),
+        "GSI1PK": catalog_partition(tenant_id),
+        "GSI1SK": f"{kind}#{entity_id}",
+        "tenant_id": tenant_id,
+        "body": encode(body),
+        "rev": 1,
+    }
+    put = {
+        "TableName": get_settings().campaigns_table,
+        "Item": _typed(item),
+        "ConditionExpression": "attribute_not_exists(PK)",
+    }
+    try:
+        quota.transact([{"Put": put}, _taking_slot(kind, tenant_id)])
+    except ClientError as error:
+        reasons = cancellation_reasons(error)
+        if reasons[1:2] == ["ConditionalCheckFailed"]:
+            raise at_most(kind) from error
+        if reasons[:1] == ["ConditionalCheckFailed"]:  # ids are random: a retry gets another
+            raise ConflictError(f"Id '{entity_id}' is taken; retry") from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError(CATALOG_CONTENDED) from error
+        raise
 
 
 def get_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> StoredEntity:
@@ -103,16 +158,22 @@ def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> No
 
 
 def delete_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> None:
+    """The entity goes and its slot is given back, in one transaction."""
     get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+    delete = {
+        "TableName": get_settings().campaigns_table,
+        "Key": _typed(entity_key(kind, entity_id)),
+        "ConditionExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
+    }
     try:
-        aws.campaigns_table().delete_item(
-            Key=entity_key(kind, entity_id),
-            ConditionExpression="tenant_id = :tenant",
-            ExpressionAttributeValues={":tenant": tenant_id},
-        )
+        quota.transact([{"Delete": delete}, _freeing_slot(kind, tenant_id)])
     except ClientError as error:
-        if is_condition_failure(error):
+        reasons = cancellation_reasons(error)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
             raise NotFoundError(f"{label} '{entity_id}' not found") from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError(CATALOG_CONTENDED) from error
         raise
 
 
@@ -139,8 +200,9 @@ def get_flow(tenant_id: str, key: str) -> FlowRecord:
     return FlowRecord(body, int(item["version"]))
 
 
-def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_version: int) -> None:
-    """Latest item and history item in one transaction; the version condition serialises publishers."""
+def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous: FlowRecord) -> None:
+    """Latest item and history item in one transaction; the version condition serialises publishers. A key with
+    no live flow (new, or deleted) also takes one of the tenant's flow slots in it; a new version does not."""
     table = get_settings().campaigns_table
     text = encode(body)
     latest = {
@@ -151,44 +213,52 @@ def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous_versio
         "body": text,
         "version": body["version"],
     }
-    condition = "attribute_not_exists(PK)" if previous_version == 0 else "version = :previous"
-    put_latest: dict[str, Any] = {"TableName": table, "Item": _typed(latest), "ConditionExpression": condition}
-    if previous_version:
-        put_latest["ExpressionAttributeValues"] = {":previous": {"N": str(previous_version)}}
+    put_latest: dict[str, Any] = {"TableName": table, "Item": _typed(latest)}
+    if previous.version == 0:
+        put_latest["ConditionExpression"] = "attribute_not_exists(PK)"
+    else:
+        # Still as read: live (a new version, not counted) or a tombstone (counted again), so a delete racing this
+        # publish cannot leave a live flow uncounted.
+        state = "attribute_not_exists(deleted)" if previous.body is not None else "attribute_exists(deleted)"
+        put_latest["ConditionExpression"] = f"version = :previous AND {state}"
+        put_latest["ExpressionAttributeValues"] = {":previous": {"N": str(previous.version)}}
     history = {"PK": f"DFLOW#{tenant_id}#{key}", "SK": f"V#{body['version']:06d}", "tenant_id": tenant_id, "body": text}
+    items = [
+        {"Put": put_latest},
+        {"Put": {"TableName": table, "Item": _typed(history), "ConditionExpression": "attribute_not_exists(PK)"}},
+    ]
+    if previous.body is None:
+        items.append(_taking_slot(FLOW, tenant_id))
     try:
-        aws.dynamodb_client().transact_write_items(
-            TransactItems=[
-                {"Put": put_latest},
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": _typed(history),
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-            ]
-        )
+        quota.transact(items)
     except ClientError as error:
-        if "ConditionalCheckFailed" in cancellation_reasons(error):
+        reasons = cancellation_reasons(error)
+        if "ConditionalCheckFailed" in reasons[:2] or "TransactionConflict" in reasons:
             raise ConflictError(f"Decision flow '{key}' was published concurrently; retry") from error
+        if reasons[2:3] == ["ConditionalCheckFailed"]:
+            raise at_most(FLOW) from error
         raise
 
 
 def delete_flow(tenant_id: str, key: str) -> None:
     """The flow stops serving: its latest item becomes a tombstone (out of the catalog index) that keeps the last
     version, so publishing the key again continues at n + 1 rather than colliding with the history kept for
-    audit."""
+    audit. Its flow slot is given back in the same transaction."""
+    tombstone = {
+        "TableName": get_settings().campaigns_table,
+        "Key": _typed(flow_key(tenant_id, key)),
+        "UpdateExpression": "SET deleted = :true REMOVE body, GSI1PK, GSI1SK",
+        "ConditionExpression": "attribute_exists(PK) AND attribute_not_exists(deleted)",
+        "ExpressionAttributeValues": {":true": {"BOOL": True}},
+    }
     try:
-        aws.campaigns_table().update_item(
-            Key=flow_key(tenant_id, key),
-            UpdateExpression="SET deleted = :true REMOVE body, GSI1PK, GSI1SK",
-            ConditionExpression="attribute_exists(PK) AND attribute_not_exists(deleted)",
-            ExpressionAttributeValues={":true": True},
-        )
+        quota.transact([{"Update": tombstone}, _freeing_slot(FLOW, tenant_id)])
     except ClientError as error:
-        if is_condition_failure(error):
+        reasons = cancellation_reasons(error)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
             raise NotFoundError(f"Decision flow '{key}' not found") from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError(CATALOG_CONTENDED) from error
         raise
 
 

@@ -1,7 +1,7 @@
 """DynamoDB access for game offers (key design: docs/decisions.md, "Game offers catalog").
 
 Campaigns table - one partition per game, so one Query reads a game's owner and its whole catalog:
-  game claim (owner)   PK=OFFERGAME#<game_id>  SK=GAME               tenant_id, created_at
+  game claim (owner)   PK=OFFERGAME#<game_id>  SK=GAME               tenant_id, created_at, offer_count
   offer                PK=OFFERGAME#<game_id>  SK=OFFER#<offer_id>   tenant_id, body (JSON), rev
 Interactions table (the learner's model and recommendation log are arbiter.learning.store's):
   player purchases     PK=OFFERBUYS#<game_id>#<player_id>  SK=COUNTS  `p:<offer_id>` matched conversions,
@@ -14,13 +14,19 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
-from arbiter.errors import ConflictError, ForbiddenError, NotFoundError
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota
+from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.offers.models import GameOfferItem
 from arbiter.settings import get_settings
 
 CLAIM_SK = "GAME"
 OFFER_PREFIX = "OFFER#"
+# Every /v2/recommend reads and featurizes the game's whole catalog, in CPU linear in its size: ~12.7 ms p50 at 500
+# offers, 2.1 ms at 50 (docs/benchmarks.md), and every offer grows the learner's model items. 500 keeps a
+# recommend's ranking well inside its latency budget; a catalog of one offer per player would time it out.
+MAX_OFFERS_PER_GAME = 500
+# The game's offer count (arbiter.dynamo.quota), kept on its claim item by every create and delete.
+OFFER_COUNT = "offer_count"
 
 
 def game_pk(game_id: str) -> str:
@@ -85,21 +91,23 @@ def owned_catalog(game_id: str, tenant_id: str) -> GameCatalog:
 
 
 def create_offer(tenant_id: str, item: GameOfferItem) -> None:
-    """Claim the game for the tenant (first offer) or confirm it is theirs, and add the offer: one transaction."""
+    """Claim the game for the tenant (first offer) or confirm it is theirs, take one of its MAX_OFFERS_PER_GAME
+    slots on the claim, and add the offer: one transaction, so concurrent creates never pass the cap."""
     table = get_settings().campaigns_table
+    claim = {
+        "TableName": table,
+        "Key": {"PK": {"S": game_pk(item.game_id)}, "SK": {"S": CLAIM_SK}},
+        "UpdateExpression": "SET tenant_id = :tenant, created_at = if_not_exists(created_at, :now)",
+        # The owner's later offers leave the claim as it was; another tenant's claim refuses.
+        "ConditionExpression": "attribute_not_exists(PK) OR tenant_id = :tenant",
+        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}, ":now": {"S": item.created_at}},
+        # The claim's condition covers the owner and the cap: the claim as it was says which one refused.
+        "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+    }
     try:
-        aws.dynamodb_client().transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": table,
-                        "Key": {"PK": {"S": game_pk(item.game_id)}, "SK": {"S": CLAIM_SK}},
-                        "UpdateExpression": "SET tenant_id = :tenant, created_at = if_not_exists(created_at, :now)",
-                        # The owner's later offers leave the claim as it was; another tenant's claim refuses.
-                        "ConditionExpression": "attribute_not_exists(PK) OR tenant_id = :tenant",
-                        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}, ":now": {"S": item.created_at}},
-                    }
-                },
+        quota.transact(
+            [
+                {"Update": quota.taking_slot(claim, MAX_OFFERS_PER_GAME, OFFER_COUNT)},
                 {
                     "Put": {
                         "TableName": table,
@@ -117,13 +125,35 @@ def create_offer(tenant_id: str, item: GameOfferItem) -> None:
         )
     except ClientError as error:
         reasons = cancellation_reasons(error)
-        if reasons and reasons[0] == "ConditionalCheckFailed":
+        claim_refused = reasons[:1] == ["ConditionalCheckFailed"]
+        claim = _claim_at_failure(error, item.game_id) if claim_refused else None
+        if claim is not None and claim.get("tenant_id", {}).get("S") != tenant_id:
             raise ForbiddenError(f"Game '{item.game_id}' belongs to another tenant") from error
-        if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+        if reasons[1:2] == ["ConditionalCheckFailed"]:
             raise ConflictError(f"Offer '{item.offer_id}' already exists in game '{item.game_id}'") from error
-        if "TransactionConflict" in reasons:
+        if claim_refused and quota.counted(claim, OFFER_COUNT) >= MAX_OFFERS_PER_GAME:
+            raise BusinessRuleError(
+                f"A game can have at most {MAX_OFFERS_PER_GAME} offers; delete one first"
+            ) from error
+        if claim_refused or "TransactionConflict" in reasons:
             raise ConflictError(f"Game '{item.game_id}' was changed concurrently; retry") from error
         raise
+
+
+def _claim_at_failure(error: ClientError, game_id: str) -> dict | None:
+    """The claim item as the refused transaction saw it (ALL_OLD); read again only if the reply lacks it."""
+    reasons = error.response.get("CancellationReasons") or []
+    if reasons and "Item" in reasons[0]:
+        return reasons[0]["Item"]
+    return (
+        aws.dynamodb_client()
+        .get_item(
+            TableName=get_settings().campaigns_table,
+            Key={"PK": {"S": game_pk(game_id)}, "SK": {"S": CLAIM_SK}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
 
 
 def get_offer(game_id: str, tenant_id: str, offer_id: str) -> StoredOffer:
@@ -158,16 +188,30 @@ def replace_offer(stored: StoredOffer, tenant_id: str, item: GameOfferItem) -> N
 
 
 def delete_offer(game_id: str, tenant_id: str, offer_id: str) -> None:
+    """Delete the offer and give its slot back on the claim, in one transaction."""
     get_offer(game_id, tenant_id, offer_id)  # 404 / 403 first
+    table = get_settings().campaigns_table
+    claim = {"TableName": table, "Key": {"PK": {"S": game_pk(game_id)}, "SK": {"S": CLAIM_SK}}}
     try:
-        aws.campaigns_table().delete_item(
-            Key={"PK": game_pk(game_id), "SK": offer_sk(offer_id)},
-            ConditionExpression="tenant_id = :tenant",
-            ExpressionAttributeValues={":tenant": tenant_id},
+        quota.transact(
+            [
+                {
+                    "Delete": {
+                        "TableName": table,
+                        "Key": {"PK": {"S": game_pk(game_id)}, "SK": {"S": offer_sk(offer_id)}},
+                        "ConditionExpression": "tenant_id = :tenant",
+                        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
+                    }
+                },
+                {"Update": quota.freeing_slot(claim, OFFER_COUNT)},
+            ]
         )
     except ClientError as error:
-        if is_condition_failure(error):
+        reasons = cancellation_reasons(error)
+        if reasons[:1] == ["ConditionalCheckFailed"]:
             raise NotFoundError(f"Offer '{offer_id}' not found in game '{game_id}'") from error
+        if "TransactionConflict" in reasons:
+            raise ConflictError(f"Game '{game_id}' was changed concurrently; retry") from error
         raise
 
 

@@ -28,13 +28,24 @@ from arbiter.decisions.models import (
     QualificationRuleListOutput,
     QualificationRuleOutput,
 )
+from arbiter.decisions.repository import MAX_PER_TENANT
 
 router = Router()
 TAGS = ["Decisions: catalog"]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-@router.post("/api/v1/offers", status_code=201, tags=TAGS, summary="Create an offer (with creatives)")
+def _cap(kind: str, plural: str) -> str:
+    return f"A tenant has at most {MAX_PER_TENANT[kind]:,} {plural}: 422 beyond, until one is deleted."
+
+
+@router.post(
+    "/api/v1/offers",
+    status_code=201,
+    tags=TAGS,
+    summary="Create an offer (with creatives)",
+    description=_cap("OFFER", "offers") + " A PUT or a creative added to an offer takes no slot.",
+)
 def create_offer(body: OfferInput, principal: DecisionsClient) -> OfferOutput:
     return logic.create_offer(principal, body)
 
@@ -78,7 +89,13 @@ def delete_creative(offerId: Id, creativeId: Id, principal: DecisionsClient) -> 
     return Response(status_code=204)
 
 
-@router.post("/api/v1/qualification-rules", status_code=201, tags=TAGS, summary="Create a qualification rule")
+@router.post(
+    "/api/v1/qualification-rules",
+    status_code=201,
+    tags=TAGS,
+    summary="Create a qualification rule",
+    description=_cap("RULE", "qualification rules"),
+)
 def create_rule(body: QualificationRuleInput, principal: DecisionsClient) -> QualificationRuleOutput:
     return logic.create_rule(principal, body)
 
@@ -96,7 +113,13 @@ def delete_rule(ruleId: Id, principal: DecisionsClient) -> Response[None]:
     return Response(status_code=204)
 
 
-@router.post("/api/v1/contact-policies", status_code=201, tags=TAGS, summary="Create a contact policy")
+@router.post(
+    "/api/v1/contact-policies",
+    status_code=201,
+    tags=TAGS,
+    summary="Create a contact policy",
+    description=_cap("POLICY", "contact policies"),
+)
 def create_policy(body: ContactPolicyInput, principal: DecisionsClient) -> ContactPolicyOutput:
     return logic.create_policy(principal, body)
 
@@ -112,7 +135,13 @@ def delete_policy(policyId: Id, principal: DecisionsClient) -> Response[None]:
     return Response(status_code=204)
 
 
-@router.post("/api/v1/guardrails", status_code=201, tags=TAGS, summary="Create a guardrail")
+@router.post(
+    "/api/v1/guardrails",
+    status_code=201,
+    tags=TAGS,
+    summary="Create a guardrail",
+    description=_cap("GUARDRAIL", "guardrails"),
+)
 def create_guardrail(body: GuardrailInput, principal: DecisionsClient) -> GuardrailOutput:
     return logic.create_guardrail(principal, body)
 
@@ -128,7 +157,14 @@ def delete_guardrail(guardrailId: Id, principal: DecisionsClient) -> Response[No
     return Response(status_code=204)
 
 
-@router.post("/api/v1/decision-flows", status_code=201, tags=TAGS, summary="Create a flow or publish its next version")
+@router.post(
+    "/api/v1/decision-flows",
+    status_code=201,
+    tags=TAGS,
+    summary="Create a flow or publish its next version",
+    description=_cap("FLOW", "decision flows")
+    + " A flow key counts once, whatever its versions; a deleted key published again counts again.",
+)
 def publish_flow(body: DecisionFlowInput, principal: DecisionsClient) -> DecisionFlowOutput:
     return logic.publish_flow(principal, body)
 

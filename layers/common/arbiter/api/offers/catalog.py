@@ -16,6 +16,7 @@ from arbiter.offers.models import (
     GameOfferListOutput,
     GameOfferOutput,
 )
+from arbiter.offers.repository import MAX_OFFERS_PER_GAME
 
 router = Router()
 TAGS = ["Offers: catalog"]
@@ -29,7 +30,8 @@ OfferId = Annotated[str, Path(min_length=1, max_length=ID_MAX, pattern=ID_PATTER
     tags=TAGS,
     summary="Create a game offer",
     description="The first offer created for a game claims the game for the key's tenant; "
-    "another tenant's key then gets 403 for it. 409 when the offer_id exists in the game.",
+    "another tenant's key then gets 403 for it. 409 when the offer_id exists in the game. "
+    f"A game has at most {MAX_OFFERS_PER_GAME} offers: 422 beyond, until one is deleted (a PUT takes no slot).",
 )
 def create_offer(game_id: GameId, body: CreateGameOfferInput, principal: OffersClient) -> GameOfferOutput:
     return logic.create_offer(principal, game_id, body)

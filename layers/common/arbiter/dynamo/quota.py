@@ -1,0 +1,86 @@
+"""Count caps that concurrent creates cannot pass: a counter written in the same transaction as what it counts.
+
+A capped collection (a game's offers, a tenant's decision rules, ...) keeps its size in a number attribute of one
+item that its creates and deletes write in their own TransactWriteItems:
+- a create ADDs 1 on condition that the counter is missing or below the cap (`taking_slot`), so however many
+  creates race, DynamoDB lets through only as many as there are slots left, and a refused create writes nothing;
+- a delete ADDs -1 (`freeing_slot`); a replace leaves the counter alone.
+A missing counter counts 0. Not a COUNT Query before the write: that costs a read of every item counted on every
+create, and concurrent creates that all counted below the cap would all pass it.
+
+The caller maps a refusal: the transaction is cancelled with ConditionalCheckFailed at the counter's item
+(cancellation reasons are positional), and answers its 422 (BusinessRuleError) naming the limit.
+"""
+
+import random
+import re
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from arbiter import aws
+from arbiter.dynamo import cancellation_reasons
+
+COUNT_ATTRIBUTE = "item_count"
+_NAME = "#quota_count"
+# A create and a delete of one collection write the same counter item, so two at once may cancel each other
+# (TransactionConflict) where they used to pass; nothing was written then, so they are simply sent again.
+TRANSACT_ATTEMPTS = 3
+_ADD_CLAUSE = re.compile(r"\bADD\b", re.IGNORECASE)
+
+
+def taking_slot(update: dict[str, Any], limit: int, attribute: str = COUNT_ATTRIBUTE) -> dict[str, Any]:
+    """`update` (a TransactWriteItems Update with low-level values: TableName, Key, and optionally its own
+    UpdateExpression, ConditionExpression, names and values) that also takes one of `limit` slots: it ADDs 1 to
+    the counter, on condition (AND-ed with its own) that the counter is missing or below `limit`."""
+    condition = f"(attribute_not_exists({_NAME}) OR {_NAME} < :quota_limit)"
+    return _counting(update, 1, attribute, condition, {":quota_limit": {"N": str(limit)}})
+
+
+def freeing_slot(update: dict[str, Any], attribute: str = COUNT_ATTRIBUTE) -> dict[str, Any]:
+    """`update` that also gives a slot back (ADD -1), with no condition of its own."""
+    return _counting(update, -1, attribute, None, {})
+
+
+def counted(item: dict[str, Any] | None, attribute: str = COUNT_ATTRIBUTE) -> int:
+    """The counter of a low-level item (as a cancellation reason's ALL_OLD item carries it); missing is 0."""
+    value = (item or {}).get(attribute)
+    return int(value["N"]) if value else 0
+
+
+def transact(items: list[dict[str, Any]]) -> None:
+    """TransactWriteItems, sent again (after a short jitter, up to TRANSACT_ATTEMPTS in all) while it is cancelled
+    only because another transaction was writing one of its items; any other failure is raised at once."""
+    for attempt in range(1, TRANSACT_ATTEMPTS + 1):
+        try:
+            aws.dynamodb_client().transact_write_items(TransactItems=items)
+            return
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            conflict_only = "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
+            if not conflict_only or attempt == TRANSACT_ATTEMPTS:
+                raise
+        time.sleep(random.uniform(0.01, 0.04) * attempt)
+
+
+def _counting(
+    update: dict[str, Any], delta: int, attribute: str, condition: str | None, values: dict[str, Any]
+) -> dict[str, Any]:
+    expression = update.get("UpdateExpression", "")
+    if _ADD_CLAUSE.search(expression):
+        raise ValueError("the update has an ADD clause of its own; put the counter in it by hand")
+    merged = {
+        **update,
+        "UpdateExpression": f"{expression} ADD {_NAME} :quota_delta".strip(),
+        "ExpressionAttributeNames": {**update.get("ExpressionAttributeNames", {}), _NAME: attribute},
+        "ExpressionAttributeValues": {
+            **update.get("ExpressionAttributeValues", {}),
+            ":quota_delta": {"N": str(delta)},
+            **values,
+        },
+    }
+    if condition is not None:
+        own = update.get("ConditionExpression")
+        merged["ConditionExpression"] = f"({own}) AND {condition}" if own else condition
+    return merged
