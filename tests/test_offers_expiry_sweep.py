@@ -81,6 +81,36 @@ def test_a_player_who_never_returns_has_the_exposure_expired_and_the_model_learn
     assert store.read_model(GAME).stats["bias"].eta_delta < 0  # a negative lowers the conversion estimate
 
 
+def test_an_exposure_behind_more_recommendations_than_one_log_read_returns_is_expired(model_store, monkeypatch):
+    # Given a player shown an offer, then shown more recommendations within the hour than one read of their log
+    # returns (the bound lowered to 3), none of them reported
+    monkeypatch.setattr(store, "LOG_READ_LIMIT", 3)
+    show("p1", "int_0", SWORD)
+    for index in range(1, 5):
+        show("p1", f"int_{index}", SWORD, at=T0 + timedelta(minutes=index))
+
+    # When the sweep runs once their hour has ended
+    report = sweep.run(HOUR_ENDED)
+
+    # Then every one is expired, the oldest too (a read of the player's log returns only the newest 3)
+    assert outcomes_of_every_item("p1") == {f"int_{index}/summer_blade_bundle": "expired" for index in range(5)}
+    assert (report.items, report.players, report.expired) == (5, 1, 5)
+
+
+def outcomes_of_every_item(player: str) -> dict[str, str | None]:
+    """Outcomes from every log item of the player (not the bounded read the API makes)."""
+    items = aws.dynamodb_client().query(
+        TableName=get_settings().interactions_table,
+        KeyConditionExpression="PK = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"OFFERRECS#{GAME}#{player}"}},
+    )["Items"]
+    return {
+        f"{item['interaction_id']['S']}/{offer}": item["outcomes"]["M"].get(offer, {}).get("S")
+        for item in items
+        for offer in item["offers"]["M"]
+    }
+
+
 def test_nothing_expires_before_the_window_nor_before_its_hour_has_ended(model_store):
     # Given an exposure shown at 12:00, due at 12:00 the next day
     show("p1", "int_1", SWORD)

@@ -26,22 +26,6 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     metrics.add_metric(name="ExpirySweepSkipped", unit=MetricUnit.Count, value=len(report.skipped))
     metrics.add_metric(name="OfferWeightsPruned", unit=MetricUnit.Count, value=result.pruned)
     metrics.add_metric(name="OfferWeightsPruneFailures", unit=MetricUnit.Count, value=len(result.prune_failed))
-    logger.info(
-        "offers expiry sweep run",
-        start=report.start,
-        position=report.position,
-        stopped=report.stopped,
-        hours=report.hours,
-        items=report.items,
-        players=report.players,
-        expired=report.expired,
-        backlog_hours=report.backlog_hours,
-        failed=len(report.failed),
-        skipped=len(report.skipped),
-        games=len(report.games),
-        pruned=result.pruned,
-        prune_games=result.prune_games,
-        prune_failed=len(result.prune_failed),
-        prune_left=result.prune_left,
-    )
-    return result.as_dict()
+    summary = result.as_dict()
+    logger.info("offers expiry sweep run", **summary)
+    return summary

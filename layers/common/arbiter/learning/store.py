@@ -430,10 +430,10 @@ def expire_overdue(
 ) -> int:
     """Resolve the player's exposures older than `window` that have no outcome as `expired`; returns how many.
 
-    Called when a player is seen (/v2/recommend, from the log it already read) and, for players who do not come
-    back, by the expiry sweep (arbiter.learning.sweep, every 15 minutes: D12). `logged` is the player's log as
-    player_exposures just returned it, so a caller that read it does not read it twice (a stale copy is safe:
-    each expiry is a conditional write).
+    Called when a player is seen (/v2/recommend, from the log it already read) and, through
+    expire_logged_recommendation, by the expiry sweep (arbiter.learning.sweep, every 15 minutes: D12). `logged` is
+    the player's log as player_exposures just returned it (or one logged recommendation), so a caller that read it
+    does not read it twice (a stale copy is safe: each expiry is a conditional write).
     """
     moment = now or clock.now()
     found = player_exposures(game_id, player_id) if logged is None else logged
@@ -444,6 +444,24 @@ def expire_overdue(
         if _resolve(game_id, player_id, exposure, sort_key, "expired"):
             expired += 1
     return expired
+
+
+def expire_logged_recommendation(game_id: str, player_id: str, sort_key: str, now: datetime | None = None) -> int:
+    """Resolve as `expired` the overdue exposures of one logged recommendation (its log item's sort key), however
+    many newer recommendations the player has: the expiry sweep's unit of work (one consistent GetItem, then one
+    transaction per overdue exposure, as expire_overdue). 0 when the item is gone (its 30-day TTL)."""
+    item = (
+        aws.dynamodb_client()
+        .get_item(
+            TableName=_table(),
+            Key={"PK": {"S": _log_pk(game_id, player_id)}, "SK": {"S": sort_key}},
+            ConsistentRead=True,
+        )
+        .get("Item")
+    )
+    if item is None:
+        return 0
+    return expire_overdue(game_id, player_id, now, logged=[(exposure, sort_key) for exposure in _exposures_of(item)])
 
 
 # ---- deleted offers' weights ---------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ What it reads: the expiry index (GSI1 of the interactions table, KEYS_ONLY, spar
 is indexed, in the PutItem that logs it, under the UTC hour its exposures become overdue and a shard of the
 player (store.due_partition). An hour is swept once it has ended: every item in it is overdue by then.
 
-What it does: for each indexed item, store.expire_overdue for the item's player (once per player per run). That is
+What it does: for each indexed item, store.expire_logged_recommendation: that logged recommendation itself is read
+(one GetItem; a read of the player's log returns only their newest recommendations, store.LOG_READ_LIMIT, which a
+player served often enough has moved past this one) and its overdue exposures go to store.expire_overdue. That is
 the code /v2/recommend runs: each overdue exposure with no outcome becomes `expired` in its own conditional
 transaction with its model update, so an exposure resolved meanwhile (feedback, the player's next request, an
 overlapping run) is left as it is, a second sweep of the same item changes nothing, and a conversion reported
@@ -33,7 +35,7 @@ their catalog (store.prune_offer_weights): the catalog is the offers package's, 
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
 from botocore.exceptions import ClientError
@@ -96,7 +98,7 @@ class SweepReport:
     stopped: str = Stop.CAUGHT_UP
     hours: int = 0  # hours finished
     items: int = 0  # index items read
-    players: int = 0  # players whose log was swept
+    players: int = 0  # distinct players of the items read
     expired: int = 0  # exposures resolved as expired
     backlog_hours: int = 0  # hours that have ended and are not swept yet
     failed: list[str] = field(default_factory=list)  # log keys whose expiry failed (the next run tries again)
@@ -106,20 +108,7 @@ class SweepReport:
     games: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
-        return {
-            "started_at": self.started_at,
-            "start": self.start,
-            "position": self.position,
-            "stopped": self.stopped,
-            "hours": self.hours,
-            "items": self.items,
-            "players": self.players,
-            "expired": self.expired,
-            "backlog_hours": self.backlog_hours,
-            "failed": self.failed,
-            "skipped": self.skipped,
-            "games": len(self.games),
-        }
+        return {**asdict(self), "games": len(self.games)}
 
 
 # ---- the watermark ---------------------------------------------------------------------------------------------
@@ -178,9 +167,9 @@ def save_watermark(current: Watermark, position: Position, attempts: int, now: d
 # ---- the index -------------------------------------------------------------------------------------------------
 
 
-def index_page(position: Position) -> tuple[list[tuple[str, str]], bool]:
-    """Up to PAGE_SIZE (log partition key, index sort key) pairs after the position, in sort key order, and whether
-    the shard may hold more."""
+def index_page(position: Position) -> tuple[list[tuple[str, str, str]], bool]:
+    """Up to PAGE_SIZE (log item partition key, log item sort key, index sort key) triples after the position, in
+    index sort key order, and whether the shard may hold more (KEYS_ONLY projects the table's keys too)."""
     values = {":pk": {"S": store.due_partition(position.hour, position.shard)}}
     condition = "GSI1PK = :pk"
     if position.after:
@@ -193,19 +182,22 @@ def index_page(position: Position) -> tuple[list[tuple[str, str]], bool]:
         ExpressionAttributeValues=values,
         Limit=PAGE_SIZE,
     )
-    items = [(item["PK"]["S"], item["GSI1SK"]["S"]) for item in page.get("Items", [])]
+    items = [(item["PK"]["S"], item["SK"]["S"], item["GSI1SK"]["S"]) for item in page.get("Items", [])]
     return items, "LastEvaluatedKey" in page
 
 
 # ---- the run -------------------------------------------------------------------------------------------------
 
 
-class _Budget:
-    """The run's time: `time_left()` seconds left (Lambda's context); spent when less than the margin is left."""
+class Budget:
+    """A run's time: `time_left()` seconds left (Lambda's context); spent when less than the margin is left, the
+    margin being `margin_seconds` or `share` of the time the run started with, whichever is less."""
 
-    def __init__(self, time_left: Callable[[], float] | None):
+    def __init__(
+        self, time_left: Callable[[], float] | None, margin_seconds: float = STOP_MARGIN_SECONDS, share: float = 0.5
+    ):
         self._time_left = time_left
-        self._margin = min(STOP_MARGIN_SECONDS, time_left() / 2) if time_left else 0.0
+        self._margin = min(margin_seconds, time_left() * share) if time_left else 0.0
 
     def spent(self) -> bool:
         return self._time_left is not None and self._time_left() < self._margin
@@ -214,14 +206,13 @@ class _Budget:
 class _Run:
     def __init__(self, now: datetime, time_left: Callable[[], float] | None):
         self.now = now
-        self.budget = _Budget(time_left)
+        self.budget = Budget(time_left)
         self.report = SweepReport(started_at=clock.isoformat(now))
         self.mark = read_watermark(now)
         if self.mark.seq == 0:  # the first run: store its starting point before any work
             self.mark = save_watermark(self.mark, self.mark.position, 0, now) or read_watermark(now)
         self.position = self.mark.position
-        self.swept: set[tuple[str, str]] = set()  # players whose overdue exposures this run already resolved
-        self.games: set[str] = set()  # report.games, as a set
+        self.players: set[tuple[str, str]] = set()  # the players of the items read (report.players counts them)
 
     def stop(self, reason: str) -> None:
         self.report.stopped = reason
@@ -250,13 +241,13 @@ class _Run:
                 self.stop(Stop.TIME)
                 break
             items, more = index_page(self.position)
-            for log_pk, sort_key in items:
+            for log_pk, log_sk, index_sk in items:
                 if self.budget.spent():
                     self.stop(Stop.TIME)
                     break
-                if not self.item(log_pk):
+                if not self.item(log_pk, log_sk):
                     break  # failed: the next run starts at this item
-                self.position = self.position.past(sort_key)
+                self.position = self.position.past(index_sk)
             if not self.going:
                 break
             if not more:
@@ -271,18 +262,17 @@ class _Run:
         report.backlog_hours = max(0, int((store.due_hour(self.now) - self.position.hour) / HOUR))
         return report
 
-    def item(self, log_pk: str) -> bool:
-        """Expire the overdue exposures of the item's player, once per run; False when the run must stop there."""
+    def item(self, log_pk: str, log_sk: str) -> bool:
+        """Expire the overdue exposures of one logged recommendation; False when the run must stop there. The item
+        itself is read, not the player's log: a log read returns only the newest recommendations
+        (store.LOG_READ_LIMIT), which a player served often enough has moved past this one."""
         report = self.report
         report.items += 1
         try:
             game_id, player_id = store.log_owner(log_pk)
-            if game_id not in self.games:
-                self.games.add(game_id)
+            if game_id not in report.games:
                 report.games.append(game_id)
-            if (game_id, player_id) in self.swept:
-                return True
-            report.expired += store.expire_overdue(game_id, player_id, self.now)
+            report.expired += store.expire_logged_recommendation(game_id, player_id, log_sk, self.now)
         except Exception:
             attempts = self.mark.attempts + 1 if self.position == self.mark.position else 1
             extra = {"log_pk": log_pk, "attempts": attempts}
@@ -295,8 +285,8 @@ class _Run:
             logger.exception("expiry sweep gave up on an item: left to the player's next request", extra=extra)
             report.skipped.append(log_pk)
             return True
-        self.swept.add((game_id, player_id))
-        report.players += 1
+        self.players.add((game_id, player_id))
+        report.players = len(self.players)
         return True
 
 

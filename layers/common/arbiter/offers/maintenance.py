@@ -20,7 +20,7 @@ prune fails is logged and counted, and the run goes on with the next game.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 from arbiter.learning import store, sweep
@@ -41,13 +41,8 @@ class MaintenanceReport:
     prune_left: int = 0  # games the run had no time left to check
 
     def as_dict(self) -> dict:
-        return {
-            **self.sweep.as_dict(),
-            "pruned": self.pruned,
-            "prune_games": self.prune_games,
-            "prune_failed": self.prune_failed,
-            "prune_left": self.prune_left,
-        }
+        prune = {item.name: getattr(self, item.name) for item in fields(self) if item.name != "sweep"}
+        return {**self.sweep.as_dict(), **prune}
 
 
 def prune_deleted_offers(game_id: str) -> int:
@@ -62,11 +57,11 @@ def prune_deleted_offers(game_id: str) -> int:
 
 def run_expiry_sweep(now: datetime | None = None, *, time_left: Callable[[], float] | None = None) -> MaintenanceReport:
     """The expiry sweep (sweep.run, same arguments), then the prune of every game it visited while time is left."""
-    margin = min(PRUNE_STOP_MARGIN_SECONDS, time_left() / 4) if time_left else 0.0
+    budget = sweep.Budget(time_left, PRUNE_STOP_MARGIN_SECONDS, share=0.25)
     report = MaintenanceReport(sweep.run(now, time_left=time_left))
     games = report.sweep.games
     for index, game_id in enumerate(games):
-        if time_left is not None and time_left() < margin:
+        if budget.spent():
             report.prune_left = len(games) - index
             break
         try:
