@@ -23,8 +23,10 @@ from arbiter.offers.models import (
 from arbiter.offers.repository import GameCatalog
 
 OFFERS_CATALOG_CACHE_SECONDS = 5.0
-# In memory a catalog of 20 typical offers is ~35 KB (an offer with every field at its maximum ~11 KB; offers per
-# game are not capped) and an unknown game's entry ~100 bytes: 2,000 such catalogs are ~70 MB of the 512 MB.
+# In memory a catalog of 20 typical offers is ~35 KB and an unknown game's entry ~100 bytes: 2,000 such catalogs
+# are ~70 MB of the 512 MB. The bound counts catalogs, not bytes: an offer with every field at its maximum is
+# ~11 KB, so a game at its 500-offer cap (repository.MAX_OFFERS_PER_GAME) of such offers is ~5.5 MB, and ~80 of
+# those would fill an instance (as D9 says of the Decisions caps: they bound counts, not bytes).
 MAX_CACHED_CATALOGS = 2_000
 
 _cache: BoundedCache[str, GameCatalog | None] = BoundedCache(MAX_CACHED_CATALOGS, OFFERS_CATALOG_CACHE_SECONDS)
@@ -43,11 +45,6 @@ def cached_catalog(game_id: str) -> GameCatalog | None:
     """The game's catalog, from memory when younger than the TTL; None for an unclaimed game (also cached, so a
     stream of requests for a wrong game id costs one Query per TTL)."""
     return _cache.get_or_load(game_id, lambda: repository.read_catalog(game_id))
-
-
-def fresh_catalog(game_id: str) -> GameCatalog | None:
-    """The game's catalog read now (one Query), which also becomes this instance's cached copy."""
-    return _cache.get_or_load(game_id, lambda: repository.read_catalog(game_id), max_age=0)  # never from memory
 
 
 def create_offer(principal: Principal, game_id: str, body: CreateGameOfferInput) -> GameOfferOutput:

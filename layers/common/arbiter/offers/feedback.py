@@ -27,7 +27,6 @@ from arbiter.auth.models import Principal
 from arbiter.learning import store
 from arbiter.learning.store import FeedbackStatus
 from arbiter.offers import repository
-from arbiter.offers.catalog import fresh_catalog
 from arbiter.offers.models import FeedbackInput, FeedbackOutcome, usd_to_millicents
 from arbiter.offers.recommend import owned_game
 from arbiter.offers.repository import GameCatalog
@@ -50,12 +49,12 @@ class FeedbackReceipt:
 
 
 def _in_catalog(catalog: GameCatalog, offer_id: str) -> bool:
-    """The offer is in the game's catalog (any status): this instance's copy, or a fresh read when the copy does not
-    have it (an offer created on another instance in the last seconds)."""
-    if any(offer.offer_id == offer_id for offer in catalog.offers):
-        return True
-    fresh = fresh_catalog(catalog.game_id)
-    return fresh is not None and any(offer.offer_id == offer_id for offer in fresh.offers)
+    """The offer is in the game's catalog (any status): this instance's copy, or a read of that one offer when the
+    copy does not have it (an offer created on another instance in the last seconds; one GetItem, not a read of
+    the whole catalog, so reports naming unknown offers stay cheap)."""
+    return any(offer.offer_id == offer_id for offer in catalog.offers) or repository.offer_exists(
+        catalog.game_id, offer_id
+    )
 
 
 def report(principal: Principal, body: FeedbackInput) -> FeedbackReceipt:

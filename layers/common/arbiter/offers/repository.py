@@ -156,6 +156,14 @@ def _claim_at_failure(error: ClientError, game_id: str) -> dict | None:
     )
 
 
+def offer_exists(game_id: str, offer_id: str) -> bool:
+    """Whether the game's catalog has the offer now (any status): one consistent GetItem of its key."""
+    item = aws.campaigns_table().get_item(
+        Key={"PK": game_pk(game_id), "SK": offer_sk(offer_id)}, ConsistentRead=True, ProjectionExpression="PK"
+    )
+    return "Item" in item
+
+
 def get_offer(game_id: str, tenant_id: str, offer_id: str) -> StoredOffer:
     """404 for an unknown game or offer, 403 for another tenant's game (the game is checked first)."""
     table = aws.campaigns_table()
