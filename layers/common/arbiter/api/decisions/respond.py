@@ -10,6 +10,8 @@ router = Router()
 TAGS = ["Decisions: respond"]
 
 
-@router.post("/api/v1/respond", tags=TAGS, summary="Record an outcome (idempotent per interaction, offer, outcome)")
+@router.post(
+    "/api/v1/respond", tags=TAGS, summary="Record an outcome (idempotent per interaction, offer, creative, outcome)"
+)
 def respond(body: RespondInput, principal: DecisionsClient) -> RespondOutput:
     return logic.respond(principal, body)
