@@ -163,6 +163,33 @@ def test_pop_and_clear(fake_clock):
     assert len(cache) == 0
 
 
+def test_the_total_weight_is_bounded_and_the_newest_entry_is_kept(fake_clock):
+    # Given a cache of at most 10 entries weighing at most 10 in all (each value weighs its length)
+    cache = BoundedCache(10, 60.0, clock=fake_clock, weigh=len, max_weight=10)
+    for key in "abcd":
+        cache.put(key, "xx")  # 4 entries, weight 8
+
+    # When a heavy entry arrives, the least recently used go until the total fits
+    cache.get("a")  # a is now more recent than b, c, d
+    cache.put("e", "xxxxx")
+
+    # Then b and c went (8 + 5 - 4 = 9 <= 10); a, d and e stay
+    assert [key for key in "abcde" if cache.peek(key) is not None] == ["a", "d", "e"]
+    assert cache.weight == 9
+
+    # And an entry heavier than the bound is still kept, alone
+    cache.put("f", "x" * 25)
+    assert [key for key in "abcdef" if cache.peek(key) is not None] == ["f"]
+    assert cache.weight == 25
+
+    # And a value that grows in place counts its new weight, evicting others (never itself)
+    cache.put("g", [1])
+    cache.put("h", [1, 2])
+    cache.mutate("g", lambda value: value.extend(range(8)))
+    assert cache.peek("g") is not None and cache.peek("h") is None
+    assert cache.weight == 9
+
+
 def test_a_bound_below_one_is_refused():
     with pytest.raises(ValueError):
         BoundedCache(0, 5.0)
@@ -336,3 +363,9 @@ def test_the_verified_key_cache_keeps_at_most_its_bound(monkeypatch):
         assert keys.VERIFIED_CACHE_MAX == 10_000
     finally:
         keys.forget_verified_keys()
+
+
+def test_the_catalog_and_model_caches_bound_what_their_memory_grows_with():
+    # The offers held across cached catalogs, and the features across cached models (docs/decisions.md D14)
+    assert offers_catalog._cache.max_weight == offers_catalog.MAX_CACHED_OFFERS == 20_000
+    assert store._cache.max_weight == store.MAX_CACHED_FEATURES == 400_000

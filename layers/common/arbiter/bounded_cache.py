@@ -20,7 +20,10 @@ _MISSING: Any = object()
 
 class BoundedCache[K: Hashable, V]:
     """`ttl_seconds` is a number or a function read at each lookup (a setting); `clock` gives seconds (default
-    time.monotonic; tests and caches that follow arbiter.clock pass their own)."""
+    time.monotonic; tests and caches that follow arbiter.clock pass their own). With `weigh` and `max_weight`, the
+    entries' total weight (e.g. offers in cached catalogs: what their memory grows with) is bounded too, so a few
+    very large entries cannot fill the instance where `max_entries` typical ones would not; the newest entry is
+    kept even when it alone weighs more."""
 
     def __init__(
         self,
@@ -28,14 +31,26 @@ class BoundedCache[K: Hashable, V]:
         ttl_seconds: float | Callable[[], float],
         *,
         clock: Callable[[], float] = time.monotonic,
+        weigh: Callable[[V], int] | None = None,
+        max_weight: int | None = None,
     ) -> None:
         if max_entries < 1:
             raise ValueError("max_entries must be at least 1")
+        if (weigh is None) != (max_weight is None):
+            raise ValueError("weigh and max_weight go together")
         self.max_entries = max_entries
+        self.max_weight = max_weight
+        self._weigh = weigh
         self._ttl = ttl_seconds
         self._clock = clock
-        self._entries: OrderedDict[K, tuple[float, V]] = OrderedDict()  # key -> (stored at, value), LRU first
+        # key -> (stored at, value, weight), least recently used first
+        self._entries: OrderedDict[K, tuple[float, V, int]] = OrderedDict()
+        self._weight = 0
         self._lock = threading.Lock()
+
+    @property
+    def weight(self) -> int:
+        return self._weight
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -68,11 +83,12 @@ class BoundedCache[K: Hashable, V]:
         """Store `value` as the most recently used entry, aged from `stored_at` (default now), evicting the least
         recently used entries beyond `max_entries`."""
         moment = self._clock() if stored_at is None else stored_at
+        weight = self._weigh(value) if self._weigh else 0
         with self._lock:
-            self._entries[key] = (moment, value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            self._remove(key)
+            self._entries[key] = (moment, value, weight)
+            self._weight += weight
+            self._evict(keep=key)
 
     def get_or_load(self, key: K, load: Callable[[], V], *, max_age: float | None = None) -> V:
         """The fresh cached value, else `load()`'s, stored and aged from before the load began (so it is not
@@ -93,12 +109,31 @@ class BoundedCache[K: Hashable, V]:
             if found is None:
                 return False
             change(found[1])
+            if self._weigh:  # a change can grow the value (a model learns new features)
+                weight = self._weigh(found[1])
+                self._weight += weight - found[2]
+                self._entries[key] = (found[0], found[1], weight)
+                self._evict(keep=key)
             return True
 
     def pop(self, key: K) -> None:
         with self._lock:
-            self._entries.pop(key, None)
+            self._remove(key)
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._weight = 0
+
+    def _remove(self, key: K) -> None:
+        found = self._entries.pop(key, None)
+        if found is not None:
+            self._weight -= found[2]
+
+    def _evict(self, keep: K) -> None:
+        """Drop least recently used entries past the bounds, never `keep` (the entry just stored or changed)."""
+        while len(self._entries) > self.max_entries or (
+            self.max_weight is not None and self._weight > self.max_weight and len(self._entries) > 1
+        ):
+            victim = next(key for key in self._entries if key != keep)
+            self._remove(victim)

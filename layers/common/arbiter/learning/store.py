@@ -54,6 +54,10 @@ MODEL_CACHE_TTL_SECONDS = 5.0
 # A model in memory is ~140 KB for a game of 20 offers (~450 features, with its memoised moments) and ~450 KB for
 # 100 offers (~1,500): 256 models stay near 100 MB of the functions' 512 MB. Eviction costs one Query.
 MAX_CACHED_MODELS = 256
+# ...and at most this many features across them (~300 bytes each: ~120 MB). A game whose integration sends a new
+# segment on every request (a player id by mistake) grows its model towards 1,024 segment crosses per offer
+# (features.STRING_BUCKETS): such a model is held alone rather than beside 255 others.
+MAX_CACHED_FEATURES = 400_000
 # A request reads at most the player's newest LOG_READ_LIMIT recommendations (D12): what /v2/recommend needs
 # (24 h of impressions for the daily limits, the last 50 outcomes, recent purchases) for any player served less
 # than every ~3 minutes, at a cost that does not grow with how often a player is served.
@@ -138,7 +142,12 @@ def _number(value: float) -> dict[str, str]:
 # ---- model reads (cached) ----------------------------------------------------------------------------------
 
 
-_cache: BoundedCache[str, ModelState] = BoundedCache(MAX_CACHED_MODELS, MODEL_CACHE_TTL_SECONDS)
+_cache: BoundedCache[str, ModelState] = BoundedCache(
+    MAX_CACHED_MODELS,
+    MODEL_CACHE_TTL_SECONDS,
+    weigh=lambda state: len(state.stats),
+    max_weight=MAX_CACHED_FEATURES,
+)
 
 
 def forget_models() -> None:

@@ -24,12 +24,20 @@ from arbiter.offers.repository import GameCatalog
 
 OFFERS_CATALOG_CACHE_SECONDS = 5.0
 # In memory a catalog of 20 typical offers is ~35 KB and an unknown game's entry ~100 bytes: 2,000 such catalogs
-# are ~70 MB of the 512 MB. The bound counts catalogs, not bytes: an offer with every field at its maximum is
-# ~11 KB, so a game at its 500-offer cap (repository.MAX_OFFERS_PER_GAME) of such offers is ~5.5 MB, and ~80 of
-# those would fill an instance (as D9 says of the Decisions caps: they bound counts, not bytes).
+# are ~70 MB of the 512 MB. An offer with every field at its maximum is ~11 KB, so a game at its 500-offer cap
+# (repository.MAX_OFFERS_PER_GAME) of such offers is ~5.5 MB: the offers held are bounded too, 20,000 (~35 MB
+# typical, ~220 MB if every one were at its maximum).
 MAX_CACHED_CATALOGS = 2_000
+MAX_CACHED_OFFERS = 20_000
 
-_cache: BoundedCache[str, GameCatalog | None] = BoundedCache(MAX_CACHED_CATALOGS, OFFERS_CATALOG_CACHE_SECONDS)
+
+def _offers_held(catalog: GameCatalog | None) -> int:
+    return 1 + (len(catalog.offers) if catalog else 0)
+
+
+_cache: BoundedCache[str, GameCatalog | None] = BoundedCache(
+    MAX_CACHED_CATALOGS, OFFERS_CATALOG_CACHE_SECONDS, weigh=_offers_held, max_weight=MAX_CACHED_OFFERS
+)
 
 
 def forget_catalogs() -> None:
