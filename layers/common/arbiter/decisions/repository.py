@@ -158,16 +158,22 @@ def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> No
 
 
 def delete_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> None:
-    """The entity goes and its slot is given back, in one transaction."""
+    """The entity goes and its slot is given back, in one transaction; an offer's outcome statistics go in it too
+    (a respond cannot recreate them once the offer is gone: record_outcome checks the offer in its transaction)."""
     get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+    settings = get_settings()
     delete = {
-        "TableName": get_settings().campaigns_table,
+        "TableName": settings.campaigns_table,
         "Key": _typed(entity_key(kind, entity_id)),
         "ConditionExpression": "tenant_id = :tenant",
         "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
     }
+    items = [{"Delete": delete}, _freeing_slot(kind, tenant_id)]
+    if kind == "OFFER":
+        stats = {"TableName": settings.interactions_table, "Key": _typed(outcome_stats_key(tenant_id, entity_id))}
+        items.append({"Delete": stats})
     try:
-        quota.transact([{"Delete": delete}, _freeing_slot(kind, tenant_id)])
+        quota.transact(items)
     except ClientError as error:
         reasons = cancellation_reasons(error)
         if reasons[:1] == ["ConditionalCheckFailed"]:
@@ -281,12 +287,6 @@ def load_catalog(tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
 
 def outcome_stats_key(tenant_id: str, offer_id: str) -> dict[str, str]:
     return {"PK": f"DSTATS#{tenant_id}", "SK": f"OFFER#{offer_id}"}
-
-
-def delete_outcome_stats(tenant_id: str, offer_id: str) -> None:
-    """Drops a deleted offer's outcome counters, so the snapshot rebuild stops reading them. Called after the offer
-    item is gone: a respond can no longer add to them then (record_outcome checks the offer in its transaction)."""
-    interactions_table().delete_item(Key=outcome_stats_key(tenant_id, offer_id))
 
 
 def load_outcome_stats(tenant_id: str) -> dict[str, dict[str, int]]:
