@@ -42,7 +42,8 @@ CATALOG_INDEX = "GSI1"
 MAX_PER_TENANT = {"OFFER": 1_000, "RULE": 100, "POLICY": 100, "GUARDRAIL": 100, "FLOW": 100}
 FLOW = "FLOW"
 CATALOG_CONTENDED = "The tenant's catalog was being changed by another request; retry"
-_PLURAL = {
+# How the caps name each kind (the 422 detail, the API description).
+PLURAL = {
     "OFFER": "offers",
     "RULE": "qualification rules",
     "POLICY": "contact policies",
@@ -96,7 +97,7 @@ def _freeing_slot(kind: str, tenant_id: str) -> dict[str, Any]:
 
 
 def at_most(kind: str) -> BusinessRuleError:
-    return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {_PLURAL[kind]}; delete one first")
+    return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {PLURAL[kind]}; delete one first")
 
 
 def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, Any]) -> None:
