@@ -26,6 +26,7 @@ from arbiter.offers import catalog as offers_catalog
 from arbiter.offers import repository as offers_repository
 from arbiter.offers.models import CreateGameOfferInput
 from arbiter.settings import get_settings
+from tests.test_decisions_api import creative
 
 GAME = "quota-game"
 OFFERS_PATH = f"/v2/games/{GAME}/offers"
@@ -39,23 +40,6 @@ def _fresh_caches():
     yield
     offers_catalog.forget_catalogs()
     decisions_cache.clear()
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch):
-    """DynamoDB applies each request atomically; moto's in-process backend does not (a cancelled transaction
-    restores tables over other threads' writes). Serialize whole DynamoDB requests, as DynamoDB does; the
-    requests' own steps (key check, reads, the transaction) still interleave freely between them."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.process_request
-    lock = threading.Lock()
-
-    def process_request(self, request):
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
 
 
 def at_once(count: int, create: Callable[[int], object]) -> list[int]:
@@ -255,14 +239,7 @@ def tenant_count(kind: str, tenant: str = TENANT) -> int:
     return stored_count(f"DCATQUOTA#{tenant}", kind, quota.COUNT_ATTRIBUTE)
 
 
-CREATIVE = {
-    "name": "Hero",
-    "channelType": "web",
-    "channelName": "Website",
-    "placement": "hero_banner",
-    "templateType": "web_banner",
-    "content": {"headline": "Hero"},
-}
+CREATIVE = creative("Hero")
 # (kind, collection path, list field, plural in the 422, a body numbered n)
 KINDS = [
     ("OFFER", "/api/v1/offers", "offers", "offers", lambda n: {"name": f"Offer {n}", "creatives": [CREATIVE]}),
