@@ -19,6 +19,9 @@ os.environ.update(
 )
 os.environ.pop("DYNAMODB_ENDPOINT_URL", None)
 
+import threading
+
+import botocore.client
 import pytest
 from moto import mock_aws
 
@@ -77,3 +80,50 @@ def seed_campaign_running():
     clock.set_clock(manual)
     yield manual
     clock.set_clock(None)
+
+
+@pytest.fixture
+def atomic_requests(monkeypatch):
+    """DynamoDB applies each request atomically; moto's in-process backend does not (two threads' ADDs can
+    interleave inside moto, and a cancelled transaction restores tables over other threads' writes). Serialize
+    whole DynamoDB requests, as DynamoDB does; the requests' own steps (key check, reads, computing an update, the
+    transaction, a retry) still interleave freely between them."""
+    from moto.core.botocore_stubber import BotocoreStubber
+
+    original = BotocoreStubber.process_request
+    lock = threading.Lock()
+
+    def process_request(self, request):
+        with lock:
+            return original(self, request)
+
+    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
+
+
+def _record_api_calls(monkeypatch, record) -> None:
+    original = botocore.client.BaseClient._make_api_call
+
+    def recording(self, operation_name, api_params):
+        record(operation_name, api_params)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
+
+
+@pytest.fixture
+def dynamodb_calls(monkeypatch) -> list[str]:
+    """Names of every DynamoDB API call made through any boto3 client, from the fixture's set-up on (clear() it
+    before the calls counted; monkeypatch.undo() stops it)."""
+    calls: list[str] = []
+    _record_api_calls(monkeypatch, lambda operation_name, api_params: calls.append(operation_name))
+    return calls
+
+
+@pytest.fixture
+def dynamodb_table_calls(monkeypatch) -> list[tuple[str, str | None]]:
+    """(name, TableName) of every call as `dynamodb_calls` records them."""
+    calls: list[tuple[str, str | None]] = []
+    _record_api_calls(
+        monkeypatch, lambda operation_name, api_params: calls.append((operation_name, api_params.get("TableName")))
+    )
+    return calls

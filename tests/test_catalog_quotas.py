@@ -19,13 +19,14 @@ from arbiter.decisions import cache as decisions_cache
 from arbiter.decisions import catalog as decisions_catalog
 from arbiter.decisions import repository as decisions_repository
 from arbiter.decisions.models import DecisionFlowInput, QualificationRuleInput
-from arbiter.dynamo import quota
-from arbiter.errors import ArbiterError
+from arbiter.dynamo import quota, transactions
+from arbiter.errors import ArbiterError, ConflictError
 from arbiter.http import status_of
 from arbiter.offers import catalog as offers_catalog
 from arbiter.offers import repository as offers_repository
 from arbiter.offers.models import CreateGameOfferInput
 from arbiter.settings import get_settings
+from tests.test_decisions_api import creative
 
 GAME = "quota-game"
 OFFERS_PATH = f"/v2/games/{GAME}/offers"
@@ -39,23 +40,6 @@ def _fresh_caches():
     yield
     offers_catalog.forget_catalogs()
     decisions_cache.clear()
-
-
-@pytest.fixture
-def atomic_requests(monkeypatch):
-    """DynamoDB applies each request atomically; moto's in-process backend does not (a cancelled transaction
-    restores tables over other threads' writes). Serialize whole DynamoDB requests, as DynamoDB does; the
-    requests' own steps (key check, reads, the transaction) still interleave freely between them."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.process_request
-    lock = threading.Lock()
-
-    def process_request(self, request):
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
 
 
 def at_once(count: int, create: Callable[[int], object]) -> list[int]:
@@ -215,16 +199,17 @@ def test_concurrent_creates_on_a_game_end_at_exactly_its_cap(api, tenant_key, mo
 def test_the_claim_is_read_when_a_refusal_does_not_carry_it(api, tenant_key, other_tenant_key, monkeypatch):
     # Given a game of tenant A, and a DynamoDB reply that names the failed condition only in its message
     create_offer(api, tenant_key, "a")
-    original = quota.transact
+    client = aws.dynamodb_client()
+    original = client.transact_write_items
 
-    def message_only(items):
+    def message_only(**kwargs):
         try:
-            original(items)
+            return original(**kwargs)
         except ClientError as error:
             error.response.pop("CancellationReasons", None)
             raise
 
-    monkeypatch.setattr(quota, "transact", message_only)
+    monkeypatch.setattr(client, "transact_write_items", message_only)
 
     # When tenant B creates an offer in it
     foreign = create_offer(api, other_tenant_key, "stolen")
@@ -254,14 +239,7 @@ def tenant_count(kind: str, tenant: str = TENANT) -> int:
     return stored_count(f"DCATQUOTA#{tenant}", kind, quota.COUNT_ATTRIBUTE)
 
 
-CREATIVE = {
-    "name": "Hero",
-    "channelType": "web",
-    "channelName": "Website",
-    "placement": "hero_banner",
-    "templateType": "web_banner",
-    "content": {"headline": "Hero"},
-}
+CREATIVE = creative("Hero")
 # (kind, collection path, list field, plural in the 422, a body numbered n)
 KINDS = [
     ("OFFER", "/api/v1/offers", "offers", "offers", lambda n: {"name": f"Offer {n}", "creatives": [CREATIVE]}),
@@ -449,17 +427,17 @@ def test_a_transaction_cancelled_only_by_a_conflict_is_sent_again(monkeypatch):
     class Client:
         def transact_write_items(self, TransactItems):
             sent.append(TransactItems)
-            if len(sent) < quota.TRANSACT_ATTEMPTS:
+            if len(sent) < transactions.TRANSACT_ATTEMPTS:
                 raise conflict
 
     monkeypatch.setattr(aws, "dynamodb_client", lambda: Client())
-    monkeypatch.setattr(quota.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(transactions.time, "sleep", lambda seconds: None)
 
     # When a counted write is sent, it is sent again until it passes
-    quota.transact([{"Update": {}}])
-    assert len(sent) == quota.TRANSACT_ATTEMPTS
+    transactions.transact([("a", {"Update": {}})], contended="busy")
+    assert len(sent) == transactions.TRANSACT_ATTEMPTS
 
-    # And a refusal by a condition is not sent again
+    # And a refusal by a condition is not sent again: it names the item whose condition failed
     refused = ClientError(
         {
             "Error": {"Code": "TransactionCanceledException", "Message": "cancelled"},
@@ -475,9 +453,24 @@ def test_a_transaction_cancelled_only_by_a_conflict_is_sent_again(monkeypatch):
             raise refused
 
     monkeypatch.setattr(aws, "dynamodb_client", lambda: Refusing())
-    with pytest.raises(ClientError):
-        quota.transact([{"Update": {}}])
+    with pytest.raises(transactions.ConditionsFailed) as failed:
+        transactions.transact([("a", {"Update": {}}), ("b", {"Update": {}})], contended="busy")
     assert len(sent) == 1
+    assert (failed.value.failed, failed.value.contended) == ({"a"}, True)
+
+    # And conflicts through every attempt are a 409 with the caller's detail
+    sent.clear()
+
+    class Busy:
+        def transact_write_items(self, TransactItems):
+            sent.append(TransactItems)
+            raise conflict
+
+    monkeypatch.setattr(aws, "dynamodb_client", lambda: Busy())
+    with pytest.raises(ConflictError) as busy:
+        transactions.transact([("a", {"Update": {}}), ("b", {"Update": {}})], contended="busy")
+    assert busy.value.detail == "busy"
+    assert len(sent) == transactions.TRANSACT_ATTEMPTS
 
 
 def test_the_counter_joins_an_update_of_its_own():

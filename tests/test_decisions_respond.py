@@ -1,7 +1,9 @@
 """Decisions /api/v1/respond: one outcome per showing (offer + creative), and the outcome statistics of a deleted
 offer (removed with it, never recreated by a late respond)."""
 
+import botocore.client
 import pytest
+from botocore.exceptions import ClientError
 
 from arbiter.decisions import cache
 from arbiter.decisions import repository as decisions_repository
@@ -116,6 +118,36 @@ def test_deleting_an_offer_deletes_its_outcome_statistics(api, tenant_key):
     stats = decisions_repository.load_outcome_stats(TENANT)
     assert set(stats) == {kept["id"]}
     assert stats[kept["id"]]["click"] == 1
+
+
+def test_a_failed_offer_delete_deletes_neither_the_offer_nor_its_statistics(api, tenant_key, monkeypatch):
+    # Given an offer with recorded outcomes, and DynamoDB failing every write that touches its statistics item
+    offer = post(api, tenant_key, "/api/v1/offers", {"name": "Gone", "creatives": [creative("g")]}).json()
+    interaction = post(api, tenant_key, "/api/v1/recommend", {"customerId": "C1"}).json()["interactionId"]
+    assert recorded(api, tenant_key, interaction, offer["id"], "click")["recorded"] is True
+    stats_pk = decisions_repository.outcome_stats_key(TENANT, offer["id"])["PK"]
+    original = botocore.client.BaseClient._make_api_call
+
+    def failing_on_the_statistics(self, operation_name, api_params):
+        if stats_pk in repr(api_params) and operation_name in ("DeleteItem", "TransactWriteItems"):
+            raise ClientError({"Error": {"Code": "InternalServerError", "Message": "failed"}}, operation_name)
+        return original(self, operation_name, api_params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", failing_on_the_statistics)
+    path = f"/api/v1/offers/{offer['id']}"
+    headers = {"X-Tenant-Id": TENANT}
+
+    # When the offer is deleted
+    assert api.delete(path, key=tenant_key, headers=headers).status == 500
+
+    # Then nothing was deleted: the offer and its statistics are both still there
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", original)
+    assert api.get(path, key=tenant_key, headers=headers).status == 200
+    assert decisions_repository.load_outcome_stats(TENANT)[offer["id"]]["click"] == 1
+    # And the retried delete removes both
+    assert api.delete(path, key=tenant_key, headers=headers).status == 204
+    assert api.get(path, key=tenant_key, headers=headers).status == 404
+    assert offer["id"] not in decisions_repository.load_outcome_stats(TENANT)
 
 
 def test_a_respond_for_a_deleted_offer_records_the_outcome_without_recreating_its_statistics(api, tenant_key):

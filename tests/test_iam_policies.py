@@ -39,6 +39,7 @@ from tests.iam_recorder import (
     unused_grants,
 )
 from tests.reporting_fixtures import aggregator_feed
+from tests.test_decisions_api import creative as decision_creative
 
 START = datetime(2026, 7, 15, 12, 0, tzinfo=UTC)
 TENANT = "tenant-a"
@@ -205,20 +206,13 @@ def _decisions_scenario(api: RecordingApiClient, key: str) -> None:
     def call(method: str, path: str, status: int = 200, **kwargs):
         return _ok(api.request(method, path, key=key, headers=tenant, **kwargs), status)
 
-    creative = {
-        "name": "Hero",
-        "channelType": "web",
-        "channelName": "Website",
-        "placement": "hero_banner",
-        "templateType": "web_banner",
-        "content": {"headline": "Hero"},
-    }
-    offer_body = {"name": "Platinum Card", "category": "Cards", "priority": 90, "creatives": [creative]}
+    hero = decision_creative("Hero")
+    offer_body = {"name": "Platinum Card", "category": "Cards", "priority": 90, "creatives": [hero]}
     offer = call("POST", "/api/v1/offers", 201, json=offer_body)["id"]
     call("GET", "/api/v1/offers")
     call("GET", f"/api/v1/offers/{offer}")
     call("PUT", f"/api/v1/offers/{offer}", json={**offer_body, "priority": 95})
-    extra = call("POST", f"/api/v1/offers/{offer}/creatives", 201, json={**creative, "name": "Side"})["id"]
+    extra = call("POST", f"/api/v1/offers/{offer}/creatives", 201, json={**hero, "name": "Side"})["id"]
     call("GET", f"/api/v1/offers/{offer}/creatives")
     call("DELETE", f"/api/v1/offers/{offer}/creatives/{extra}", 204)
 

@@ -4,7 +4,6 @@ candidate cache (one DynamoDB call per warm match, TTL) and seeded determinism."
 import random
 from datetime import UTC, datetime, timedelta
 
-import botocore.client
 import pytest
 
 from arbiter import aws, clock
@@ -101,20 +100,6 @@ def serving_campaign(api, key: str, **overrides) -> dict:
     activated = api.post(f"/api/ads/campaigns/{campaign['id']}/activate", key=key)
     assert activated.status == 200, activated.body
     return {**campaign, "creative_id": creative["id"]}
-
-
-@pytest.fixture
-def dynamodb_calls(monkeypatch) -> list[str]:
-    """Names of every DynamoDB API call made through any boto3 client."""
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
-    return calls
 
 
 def test_seed_flow_returns_the_winning_creative_and_a_verifiable_token(api, tenant_key, developer_key, game):

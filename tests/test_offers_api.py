@@ -3,7 +3,6 @@
 import random
 from datetime import timedelta
 
-import botocore.client
 import pytest
 from botocore.exceptions import ClientError
 
@@ -351,19 +350,13 @@ def test_a_concurrent_double_unmatched_conversion_counts_once_without_an_error(a
     assert "summer_blade_bundle" in recommended(api, tenant_key)
 
 
-def test_an_unmatched_conversion_is_one_conditional_write(api, tenant_key, dynamodb, monkeypatch):
+def test_an_unmatched_conversion_is_one_conditional_write(api, tenant_key, dynamodb, monkeypatch, dynamodb_table_calls):
     # Given a warm instance (key and catalog cached by a first report)
     create_seed_offers(api, tenant_key)
     dismissal = {key: value for key, value in SEED_FEEDBACK.items() if key != "revenue_usd"}
     assert post(api, tenant_key, "/v1/feedback", {**dismissal, "outcome": "dismissed"}).status == 200
-    calls: list[tuple[str, str | None]] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append((operation_name, api_params.get("TableName")))
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    calls = dynamodb_table_calls
+    calls.clear()
 
     # When an unmatched conversion is reported
     response = post(api, tenant_key, "/v1/feedback", SEED_FEEDBACK)
@@ -439,18 +432,14 @@ def test_an_overdue_exposure_expires_when_the_player_is_next_seen(api, tenant_ke
     assert sum(int(item["updates"]["N"]) for item in model_items(dynamodb) if item["SK"]["S"] == "S") == 1
 
 
-def test_recommend_indexes_its_log_item_for_the_expiry_sweep_in_the_same_write(api, tenant_key, dynamodb, monkeypatch):
+def test_recommend_indexes_its_log_item_for_the_expiry_sweep_in_the_same_write(
+    api, tenant_key, dynamodb, monkeypatch, dynamodb_calls
+):
     # Given the seed's offers and a warm instance (key, catalog and model cached by a first recommend)
     create_seed_offers(api, tenant_key)
     assert recommend(api, tenant_key).status == 200
-    calls: list[str] = []
-    original = botocore.client.BaseClient._make_api_call
-
-    def counting(self, operation_name, api_params):
-        calls.append(operation_name)
-        return original(self, operation_name, api_params)
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    calls = dynamodb_calls
+    calls.clear()
 
     # When the player is recommended offers again
     response = recommend(api, tenant_key)

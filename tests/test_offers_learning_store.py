@@ -137,23 +137,6 @@ def test_a_warm_model_read_makes_no_dynamodb_call(model_store):
     assert len(calls) == 2
 
 
-@pytest.fixture
-def atomic_requests(monkeypatch):
-    """DynamoDB applies each request atomically; moto's in-process backend does not (two threads' ADDs can
-    interleave inside moto). Serialize whole requests, as DynamoDB does, while the workers' own steps (query,
-    compute the update, transact, retry) interleave freely between requests."""
-    from moto.core.botocore_stubber import BotocoreStubber
-
-    original = BotocoreStubber.process_request
-    lock = threading.Lock()
-
-    def process_request(self, request):
-        with lock:
-            return original(self, request)
-
-    monkeypatch.setattr(BotocoreStubber, "process_request", process_request)
-
-
 def test_concurrent_feedback_loses_no_update(model_store, atomic_requests):
     # Given 24 players each shown the same offer, and every worker computing its update from the same
     # (soon stale) cached model - the interleaving that loses updates with read-modify-write

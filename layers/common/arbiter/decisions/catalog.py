@@ -118,8 +118,7 @@ def update_offer(principal: Principal, offer_id: str, request: OfferInput) -> Of
 
 
 def delete_offer(principal: Principal, offer_id: str) -> None:
-    repository.delete_entity(OFFER, principal.tenant_id, offer_id, "Offer")
-    repository.delete_outcome_stats(principal.tenant_id, offer_id)  # after the offer: no respond recreates them
+    repository.delete_entity(OFFER, principal.tenant_id, offer_id, "Offer")  # and its outcome statistics
     cache.invalidate(principal.tenant_id)
 
 

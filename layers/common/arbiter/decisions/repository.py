@@ -23,7 +23,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota, transactions
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.settings import get_settings
 
@@ -42,7 +42,8 @@ CATALOG_INDEX = "GSI1"
 MAX_PER_TENANT = {"OFFER": 1_000, "RULE": 100, "POLICY": 100, "GUARDRAIL": 100, "FLOW": 100}
 FLOW = "FLOW"
 CATALOG_CONTENDED = "The tenant's catalog was being changed by another request; retry"
-_PLURAL = {
+# How the caps name each kind (the 422 detail, the API description).
+PLURAL = {
     "OFFER": "offers",
     "RULE": "qualification rules",
     "POLICY": "contact policies",
@@ -96,7 +97,7 @@ def _freeing_slot(kind: str, tenant_id: str) -> dict[str, Any]:
 
 
 def at_most(kind: str) -> BusinessRuleError:
-    return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {_PLURAL[kind]}; delete one first")
+    return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {PLURAL[kind]}; delete one first")
 
 
 def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, Any]) -> None:
@@ -115,16 +116,13 @@ def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, An
         "ConditionExpression": "attribute_not_exists(PK)",
     }
     try:
-        quota.transact([{"Put": put}, _taking_slot(kind, tenant_id)])
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        if reasons[1:2] == ["ConditionalCheckFailed"]:
-            raise at_most(kind) from error
-        if reasons[:1] == ["ConditionalCheckFailed"]:  # ids are random: a retry gets another
-            raise ConflictError(f"Id '{entity_id}' is taken; retry") from error
-        if "TransactionConflict" in reasons:
-            raise ConflictError(CATALOG_CONTENDED) from error
-        raise
+        transactions.transact(
+            [("entity", {"Put": put}), ("slot", _taking_slot(kind, tenant_id))], contended=CATALOG_CONTENDED
+        )
+    except transactions.ConditionsFailed as refused:
+        if "slot" in refused.failed:
+            raise at_most(kind) from refused
+        raise ConflictError(f"Id '{entity_id}' is taken; retry") from refused  # ids are random: a retry gets another
 
 
 def get_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> StoredEntity:
@@ -158,23 +156,24 @@ def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> No
 
 
 def delete_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> None:
-    """The entity goes and its slot is given back, in one transaction."""
+    """The entity goes and its slot is given back, in one transaction; an offer's outcome statistics go in it too
+    (a respond cannot recreate them once the offer is gone: record_outcome checks the offer in its transaction)."""
     get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+    settings = get_settings()
     delete = {
-        "TableName": get_settings().campaigns_table,
+        "TableName": settings.campaigns_table,
         "Key": _typed(entity_key(kind, entity_id)),
         "ConditionExpression": "tenant_id = :tenant",
         "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
     }
+    items = [("entity", {"Delete": delete}), ("slot", _freeing_slot(kind, tenant_id))]
+    if kind == "OFFER":
+        stats = {"TableName": settings.interactions_table, "Key": _typed(outcome_stats_key(tenant_id, entity_id))}
+        items.append(("statistics", {"Delete": stats}))
     try:
-        quota.transact([{"Delete": delete}, _freeing_slot(kind, tenant_id)])
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
-            raise NotFoundError(f"{label} '{entity_id}' not found") from error
-        if "TransactionConflict" in reasons:
-            raise ConflictError(CATALOG_CONTENDED) from error
-        raise
+        transactions.transact(items, contended=CATALOG_CONTENDED)
+    except transactions.ConditionsFailed as refused:  # only the entity has a condition
+        raise NotFoundError(f"{label} '{entity_id}' not found") from refused
 
 
 # --- Decision flows -----------------------------------------------------------------------------------------
@@ -223,21 +222,17 @@ def publish_flow(tenant_id: str, key: str, body: dict[str, Any], previous: FlowR
         put_latest["ConditionExpression"] = f"version = :previous AND {state}"
         put_latest["ExpressionAttributeValues"] = {":previous": {"N": str(previous.version)}}
     history = {"PK": f"DFLOW#{tenant_id}#{key}", "SK": f"V#{body['version']:06d}", "tenant_id": tenant_id, "body": text}
-    items = [
-        {"Put": put_latest},
-        {"Put": {"TableName": table, "Item": _typed(history), "ConditionExpression": "attribute_not_exists(PK)"}},
-    ]
+    put_history = {"TableName": table, "Item": _typed(history), "ConditionExpression": "attribute_not_exists(PK)"}
+    items = [("latest", {"Put": put_latest}), ("history", {"Put": put_history})]
     if previous.body is None:
-        items.append(_taking_slot(FLOW, tenant_id))
+        items.append(("slot", _taking_slot(FLOW, tenant_id)))
+    contended = f"Decision flow '{key}' was published concurrently; retry"
     try:
-        quota.transact(items)
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        if "ConditionalCheckFailed" in reasons[:2] or "TransactionConflict" in reasons:
-            raise ConflictError(f"Decision flow '{key}' was published concurrently; retry") from error
-        if reasons[2:3] == ["ConditionalCheckFailed"]:
-            raise at_most(FLOW) from error
-        raise
+        transactions.transact(items, contended=contended)
+    except transactions.ConditionsFailed as refused:
+        if refused.failed & {"latest", "history"} or refused.contended:
+            raise ConflictError(contended) from refused
+        raise at_most(FLOW) from refused  # the slot
 
 
 def delete_flow(tenant_id: str, key: str) -> None:
@@ -252,14 +247,11 @@ def delete_flow(tenant_id: str, key: str) -> None:
         "ExpressionAttributeValues": {":true": {"BOOL": True}},
     }
     try:
-        quota.transact([{"Update": tombstone}, _freeing_slot(FLOW, tenant_id)])
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
-            raise NotFoundError(f"Decision flow '{key}' not found") from error
-        if "TransactionConflict" in reasons:
-            raise ConflictError(CATALOG_CONTENDED) from error
-        raise
+        transactions.transact(
+            [("flow", {"Update": tombstone}), ("slot", _freeing_slot(FLOW, tenant_id))], contended=CATALOG_CONTENDED
+        )
+    except transactions.ConditionsFailed as refused:  # only the flow has a condition
+        raise NotFoundError(f"Decision flow '{key}' not found") from refused
 
 
 def _typed(item: dict[str, Any]) -> dict[str, Any]:
@@ -281,12 +273,6 @@ def load_catalog(tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
 
 def outcome_stats_key(tenant_id: str, offer_id: str) -> dict[str, str]:
     return {"PK": f"DSTATS#{tenant_id}", "SK": f"OFFER#{offer_id}"}
-
-
-def delete_outcome_stats(tenant_id: str, offer_id: str) -> None:
-    """Drops a deleted offer's outcome counters, so the snapshot rebuild stops reading them. Called after the offer
-    item is gone: a respond can no longer add to them then (record_outcome checks the offer in its transaction)."""
-    interactions_table().delete_item(Key=outcome_stats_key(tenant_id, offer_id))
 
 
 def load_outcome_stats(tenant_id: str) -> dict[str, dict[str, int]]:

@@ -8,25 +8,16 @@ item that its creates and deletes write in their own TransactWriteItems:
 A missing counter counts 0. Not a COUNT Query before the write: that costs a read of every item counted on every
 create, and concurrent creates that all counted below the cap would all pass it.
 
-The caller maps a refusal: the transaction is cancelled with ConditionalCheckFailed at the counter's item
-(cancellation reasons are positional), and answers its 422 (BusinessRuleError) naming the limit.
+The caller sends the transaction with arbiter.dynamo.transactions.transact, which sends it again when a create and
+a delete of one collection (both writing the counter) cancelled each other, and maps a refusal: the counter's item
+is among the names of the failed conditions, and it answers its 422 (BusinessRuleError) naming the limit.
 """
 
-import random
 import re
-import time
 from typing import Any
-
-from botocore.exceptions import ClientError
-
-from arbiter import aws
-from arbiter.dynamo import cancellation_reasons
 
 COUNT_ATTRIBUTE = "item_count"
 _NAME = "#quota_count"
-# A create and a delete of one collection write the same counter item, so two at once may cancel each other
-# (TransactionConflict) where they used to pass; nothing was written then, so they are simply sent again.
-TRANSACT_ATTEMPTS = 3
 _ADD_CLAUSE = re.compile(r"\bADD\b", re.IGNORECASE)
 
 
@@ -47,21 +38,6 @@ def counted(item: dict[str, Any] | None, attribute: str = COUNT_ATTRIBUTE) -> in
     """The counter of a low-level item (as a cancellation reason's ALL_OLD item carries it); missing is 0."""
     value = (item or {}).get(attribute)
     return int(value["N"]) if value else 0
-
-
-def transact(items: list[dict[str, Any]]) -> None:
-    """TransactWriteItems, sent again (after a short jitter, up to TRANSACT_ATTEMPTS in all) while it is cancelled
-    only because another transaction was writing one of its items; any other failure is raised at once."""
-    for attempt in range(1, TRANSACT_ATTEMPTS + 1):
-        try:
-            aws.dynamodb_client().transact_write_items(TransactItems=items)
-            return
-        except ClientError as error:
-            reasons = cancellation_reasons(error)
-            conflict_only = "TransactionConflict" in reasons and "ConditionalCheckFailed" not in reasons
-            if not conflict_only or attempt == TRANSACT_ATTEMPTS:
-                raise
-        time.sleep(random.uniform(0.01, 0.04) * attempt)
 
 
 def _counting(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from botocore.exceptions import ClientError
 
 from arbiter import aws, clock
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota
+from arbiter.dynamo import is_condition_failure, page_all, quota, transactions
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.offers.models import GameOfferItem
 from arbiter.settings import get_settings
@@ -104,47 +104,43 @@ def create_offer(tenant_id: str, item: GameOfferItem) -> None:
         # The claim's condition covers the owner and the cap: the claim as it was says which one refused.
         "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
     }
+    put = {
+        "TableName": table,
+        "Item": {
+            "PK": {"S": game_pk(item.game_id)},
+            "SK": {"S": offer_sk(item.offer_id)},
+            "tenant_id": {"S": tenant_id},
+            "body": {"S": _body(item)},
+            "rev": {"N": "1"},
+        },
+        "ConditionExpression": "attribute_not_exists(PK)",
+    }
     try:
-        quota.transact(
+        transactions.transact(
             [
-                {"Update": quota.taking_slot(claim, MAX_OFFERS_PER_GAME, OFFER_COUNT)},
-                {
-                    "Put": {
-                        "TableName": table,
-                        "Item": {
-                            "PK": {"S": game_pk(item.game_id)},
-                            "SK": {"S": offer_sk(item.offer_id)},
-                            "tenant_id": {"S": tenant_id},
-                            "body": {"S": _body(item)},
-                            "rev": {"N": "1"},
-                        },
-                        "ConditionExpression": "attribute_not_exists(PK)",
-                    }
-                },
-            ]
+                ("claim", {"Update": quota.taking_slot(claim, MAX_OFFERS_PER_GAME, OFFER_COUNT)}),
+                ("offer", {"Put": put}),
+            ],
+            contended=f"Game '{item.game_id}' was changed concurrently; retry",
         )
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        claim_refused = reasons[:1] == ["ConditionalCheckFailed"]
-        claim = _claim_at_failure(error, item.game_id) if claim_refused else None
+    except transactions.ConditionsFailed as refused:
+        claim_refused = "claim" in refused.failed
+        claim = _claim_at_failure(refused, item.game_id) if claim_refused else None
         if claim is not None and claim.get("tenant_id", {}).get("S") != tenant_id:
-            raise ForbiddenError(f"Game '{item.game_id}' belongs to another tenant") from error
-        if reasons[1:2] == ["ConditionalCheckFailed"]:
-            raise ConflictError(f"Offer '{item.offer_id}' already exists in game '{item.game_id}'") from error
+            raise ForbiddenError(f"Game '{item.game_id}' belongs to another tenant") from refused
+        if "offer" in refused.failed:
+            raise ConflictError(f"Offer '{item.offer_id}' already exists in game '{item.game_id}'") from refused
         if claim_refused and quota.counted(claim, OFFER_COUNT) >= MAX_OFFERS_PER_GAME:
             raise BusinessRuleError(
                 f"A game can have at most {MAX_OFFERS_PER_GAME} offers; delete one first"
-            ) from error
-        if claim_refused or "TransactionConflict" in reasons:
-            raise ConflictError(f"Game '{item.game_id}' was changed concurrently; retry") from error
-        raise
+            ) from refused
+        raise ConflictError(f"Game '{item.game_id}' was changed concurrently; retry") from refused
 
 
-def _claim_at_failure(error: ClientError, game_id: str) -> dict | None:
+def _claim_at_failure(refused: transactions.ConditionsFailed, game_id: str) -> dict | None:
     """The claim item as the refused transaction saw it (ALL_OLD); read again only if the reply lacks it."""
-    reasons = error.response.get("CancellationReasons") or []
-    if reasons and "Item" in reasons[0]:
-        return reasons[0]["Item"]
+    if "claim" in refused.old_items:
+        return refused.old_items["claim"]
     return (
         aws.dynamodb_client()
         .get_item(
@@ -200,27 +196,19 @@ def delete_offer(game_id: str, tenant_id: str, offer_id: str) -> None:
     get_offer(game_id, tenant_id, offer_id)  # 404 / 403 first
     table = get_settings().campaigns_table
     claim = {"TableName": table, "Key": {"PK": {"S": game_pk(game_id)}, "SK": {"S": CLAIM_SK}}}
+    delete = {
+        "TableName": table,
+        "Key": {"PK": {"S": game_pk(game_id)}, "SK": {"S": offer_sk(offer_id)}},
+        "ConditionExpression": "tenant_id = :tenant",
+        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
+    }
     try:
-        quota.transact(
-            [
-                {
-                    "Delete": {
-                        "TableName": table,
-                        "Key": {"PK": {"S": game_pk(game_id)}, "SK": {"S": offer_sk(offer_id)}},
-                        "ConditionExpression": "tenant_id = :tenant",
-                        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
-                    }
-                },
-                {"Update": quota.freeing_slot(claim, OFFER_COUNT)},
-            ]
+        transactions.transact(
+            [("offer", {"Delete": delete}), ("count", {"Update": quota.freeing_slot(claim, OFFER_COUNT)})],
+            contended=f"Game '{game_id}' was changed concurrently; retry",
         )
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        if reasons[:1] == ["ConditionalCheckFailed"]:
-            raise NotFoundError(f"Offer '{offer_id}' not found in game '{game_id}'") from error
-        if "TransactionConflict" in reasons:
-            raise ConflictError(f"Game '{game_id}' was changed concurrently; retry") from error
-        raise
+    except transactions.ConditionsFailed as refused:  # only the offer has a condition
+        raise NotFoundError(f"Offer '{offer_id}' not found in game '{game_id}'") from refused
 
 
 # --- Per-player purchases (interactions table) ---------------------------------------------------------------

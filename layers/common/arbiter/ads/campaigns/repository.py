@@ -22,9 +22,8 @@ from arbiter.ads.advertisers.repository import advertiser_key
 from arbiter.ads.campaigns.creative_models import CreativeDoc, CreativePointerItem
 from arbiter.ads.campaigns.models import CampaignItem, CampaignStatus, LedgerItem
 from arbiter.ads.serving import invalidation
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all
+from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, transactions
 from arbiter.dynamo.expressions import UpdateExpression
-from arbiter.errors import ConflictError
 from arbiter.money import impression_charge_millicents
 from arbiter.settings import get_settings
 
@@ -73,20 +72,16 @@ def _table_name() -> str:
 
 
 def _transact(named_items: list[tuple[str, dict[str, Any]]]) -> None:
-    # The resource's client serializes plain Python values (str, int, Decimal, dict) like Table calls do.
     try:
-        aws.dynamodb_resource().meta.client.transact_write_items(TransactItems=[item for _, item in named_items])
-        invalidation.changed()
-    except ClientError as error:
-        reasons = cancellation_reasons(error)
-        failed = frozenset(
-            name for (name, _), code in zip(named_items, reasons, strict=False) if code == "ConditionalCheckFailed"
+        transactions.transact(
+            named_items,
+            contended="The campaign is being changed by another request; retry",
+            # The resource's client serializes plain Python values (str, int, Decimal, dict) like Table calls do.
+            client=aws.dynamodb_resource().meta.client,
         )
-        if failed:
-            raise WriteRefused(failed) from error
-        if "TransactionConflict" in reasons:
-            raise ConflictError("The campaign is being changed by another request; retry") from error
-        raise
+    except transactions.ConditionsFailed as refused:
+        raise WriteRefused(refused.failed) from refused
+    invalidation.changed()
 
 
 def _update_campaign(campaign_id: str, **kwargs: Any) -> dict[str, Any]:

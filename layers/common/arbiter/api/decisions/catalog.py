@@ -28,15 +28,15 @@ from arbiter.decisions.models import (
     QualificationRuleListOutput,
     QualificationRuleOutput,
 )
-from arbiter.decisions.repository import MAX_PER_TENANT
+from arbiter.decisions.repository import MAX_PER_TENANT, PLURAL
 
 router = Router()
 TAGS = ["Decisions: catalog"]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def _cap(kind: str, plural: str) -> str:
-    return f"A tenant has at most {MAX_PER_TENANT[kind]:,} {plural}: 422 beyond, until one is deleted."
+def _cap(kind: str) -> str:
+    return f"A tenant has at most {MAX_PER_TENANT[kind]:,} {PLURAL[kind]}: 422 beyond, until one is deleted."
 
 
 @router.post(
@@ -44,7 +44,7 @@ def _cap(kind: str, plural: str) -> str:
     status_code=201,
     tags=TAGS,
     summary="Create an offer (with creatives)",
-    description=_cap("OFFER", "offers") + " A PUT or a creative added to an offer takes no slot.",
+    description=_cap("OFFER") + " A PUT or a creative added to an offer takes no slot.",
 )
 def create_offer(body: OfferInput, principal: DecisionsClient) -> OfferOutput:
     return logic.create_offer(principal, body)
@@ -94,7 +94,7 @@ def delete_creative(offerId: Id, creativeId: Id, principal: DecisionsClient) -> 
     status_code=201,
     tags=TAGS,
     summary="Create a qualification rule",
-    description=_cap("RULE", "qualification rules"),
+    description=_cap("RULE"),
 )
 def create_rule(body: QualificationRuleInput, principal: DecisionsClient) -> QualificationRuleOutput:
     return logic.create_rule(principal, body)
@@ -118,7 +118,7 @@ def delete_rule(ruleId: Id, principal: DecisionsClient) -> Response[None]:
     status_code=201,
     tags=TAGS,
     summary="Create a contact policy",
-    description=_cap("POLICY", "contact policies"),
+    description=_cap("POLICY"),
 )
 def create_policy(body: ContactPolicyInput, principal: DecisionsClient) -> ContactPolicyOutput:
     return logic.create_policy(principal, body)
@@ -140,7 +140,7 @@ def delete_policy(policyId: Id, principal: DecisionsClient) -> Response[None]:
     status_code=201,
     tags=TAGS,
     summary="Create a guardrail",
-    description=_cap("GUARDRAIL", "guardrails"),
+    description=_cap("GUARDRAIL"),
 )
 def create_guardrail(body: GuardrailInput, principal: DecisionsClient) -> GuardrailOutput:
     return logic.create_guardrail(principal, body)
@@ -162,7 +162,7 @@ def delete_guardrail(guardrailId: Id, principal: DecisionsClient) -> Response[No
     status_code=201,
     tags=TAGS,
     summary="Create a flow or publish its next version",
-    description=_cap("FLOW", "decision flows")
+    description=_cap("FLOW")
     + " A flow key counts once, whatever its versions; a deleted key published again counts again.",
 )
 def publish_flow(body: DecisionFlowInput, principal: DecisionsClient) -> DecisionFlowOutput:
