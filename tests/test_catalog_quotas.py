@@ -18,7 +18,7 @@ from arbiter.auth import keys
 from arbiter.decisions import cache as decisions_cache
 from arbiter.decisions import catalog as decisions_catalog
 from arbiter.decisions import repository as decisions_repository
-from arbiter.decisions.models import DecisionFlowInput, QualificationRuleInput
+from arbiter.decisions.models import CreativeInput, DecisionFlowInput, OfferInput, QualificationRuleInput
 from arbiter.dynamo import quota, transactions
 from arbiter.errors import ArbiterError, ConflictError
 from arbiter.http import status_of
@@ -410,6 +410,162 @@ def test_concurrent_creates_of_a_tenant_end_at_exactly_its_cap(api, tenant_key, 
     assert tenant_count(kind) == 4
 
 
+# --- Decisions API: bytes of offers per tenant -----------------------------------------------------------------
+
+OFFERS = "/api/v1/offers"
+
+
+def budget_offer_bytes(monkeypatch, budget: int) -> None:
+    # raising=False: the test runs (and fails on its answers) against a layer without the budget too
+    monkeypatch.setattr(decisions_repository, "MAX_OFFER_BYTES_PER_TENANT", budget, raising=False)
+
+
+def tenant_bytes(tenant: str = TENANT) -> int:
+    return stored_count(f"DCATQUOTA#{tenant}", "OFFER", "bytes")
+
+
+def stored_offer_bytes(offer_ids) -> int:
+    """The UTF-8 bytes of the offers' stored bodies, read from their items."""
+    table = aws.campaigns_table()
+    items = [
+        table.get_item(Key={"PK": f"DCAT#{offer_id}", "SK": "OFFER"}, ConsistentRead=True) for offer_id in offer_ids
+    ]
+    return sum(len(item["Item"]["body"].encode()) for item in items if "Item" in item)
+
+
+def budget_detail(budget: int) -> dict:
+    return {
+        "detail": f"A tenant's offers can store at most {budget:,} bytes of JSON (creatives included); "
+        "delete or shrink an offer first"
+    }
+
+
+def big_creative(size: int) -> dict:
+    return {**CREATIVE, "name": "Big", "content": {"body": "é" * (size // 2)}}  # 2 bytes a character
+
+
+def test_the_offer_bytes_budget_is_the_documented_one():
+    assert decisions_repository.MAX_OFFER_BYTES_PER_TENANT == 10_000_000
+
+
+def test_offer_writes_past_the_tenant_bytes_budget_get_422_and_write_nothing(api, tenant_key, monkeypatch):
+    # Given a tenant with a small offer, under a budget of 6,000 bytes of stored JSON
+    budget_offer_bytes(monkeypatch, 6_000)
+    headers = {"X-Tenant-Id": TENANT}
+    created = decisions_post(api, tenant_key, OFFERS, {"name": "Card", "creatives": [CREATIVE]})
+    assert created.status == 201, created.body
+    offer_id = created.json()["id"]
+    used = tenant_bytes()
+    assert used == stored_offer_bytes([offer_id]) > 0
+    before = api.get(f"{OFFERS}/{offer_id}", key=tenant_key, headers=headers).json()
+
+    # When an offer is created, a creative added and the offer replaced, each growing the total past the budget
+    create = decisions_post(api, tenant_key, OFFERS, {"name": "Big", "creatives": [big_creative(6_000)]})
+    add = decisions_post(api, tenant_key, f"{OFFERS}/{offer_id}/creatives", big_creative(6_000))
+    put = api.put(
+        f"{OFFERS}/{offer_id}",
+        key=tenant_key,
+        json={"name": "Card", "creatives": [big_creative(6_000)]},
+        headers=headers,
+    )
+
+    # Then each is 422 naming the budget, and nothing was written
+    for refused in (create, add, put):
+        assert refused.status == 422, refused.body
+        assert refused.json() == budget_detail(6_000)
+    assert [offer["id"] for offer in decisions_list(api, tenant_key, OFFERS, "offers")] == [offer_id]
+    assert api.get(f"{OFFERS}/{offer_id}", key=tenant_key, headers=headers).json() == before
+    assert tenant_bytes() == used
+    assert tenant_count("OFFER") == 1
+
+    # And growth within the budget passes, counted exactly
+    added = decisions_post(api, tenant_key, f"{OFFERS}/{offer_id}/creatives", big_creative(2_000))
+    assert added.status == 201, added.body
+    assert tenant_bytes() == stored_offer_bytes([offer_id]) > used
+
+
+def test_deletes_free_their_bytes_and_a_shrinking_put_is_always_accepted(api, tenant_key, monkeypatch):
+    # Given a tenant with two offers with large creatives
+    headers = {"X-Tenant-Id": TENANT}
+    first = decisions_post(api, tenant_key, OFFERS, {"name": "A", "creatives": [big_creative(3_000), CREATIVE]})
+    second = decisions_post(api, tenant_key, OFFERS, {"name": "B", "creatives": [big_creative(3_000)]})
+    ids = [first.json()["id"], second.json()["id"]]
+    assert tenant_bytes() == stored_offer_bytes(ids)
+
+    # When the budget is lowered below what they store, a PUT that shrinks an offer is still accepted
+    budget_offer_bytes(monkeypatch, 100)
+    shrunk = api.put(f"{OFFERS}/{ids[1]}", key=tenant_key, json={"name": "B", "creatives": []}, headers=headers)
+    assert shrunk.status == 200, shrunk.body
+    assert tenant_bytes() == stored_offer_bytes(ids)
+
+    # And deleting a creative frees its bytes
+    big_id = next(c["id"] for c in first.json()["creatives"] if c["name"] == "Big")
+    assert decisions_delete(api, tenant_key, f"{OFFERS}/{ids[0]}/creatives/{big_id}").status == 204
+    assert tenant_bytes() == stored_offer_bytes(ids)
+
+    # And deleting the offers frees all of them; a repeated delete frees nothing
+    for offer_id in ids:
+        assert decisions_delete(api, tenant_key, f"{OFFERS}/{offer_id}").status == 204
+    assert decisions_delete(api, tenant_key, f"{OFFERS}/{ids[0]}").status == 404
+    assert tenant_bytes() == 0
+    assert tenant_count("OFFER") == 0
+
+
+def test_a_delete_racing_a_growth_of_its_offer_frees_the_bytes_stored(api, tenant_key):
+    # Given an offer read by a deleter, then grown by a creative before the delete is sent
+    offer_id = decisions_post(api, tenant_key, OFFERS, {"name": "A", "creatives": [CREATIVE]}).json()["id"]
+    read = decisions_repository.get_entity("OFFER", TENANT, offer_id, "Offer")
+    original = decisions_repository.get_entity
+    calls = []
+
+    def racing(*args):
+        if not calls:
+            calls.append(1)
+            assert decisions_post(api, tenant_key, f"{OFFERS}/{offer_id}/creatives", big_creative(2_000)).status == 201
+            return read
+        return original(*args)
+
+    # When the delete sends the size it read first
+    import unittest.mock
+
+    with unittest.mock.patch.object(decisions_repository, "get_entity", racing):
+        decisions_repository.delete_entity("OFFER", TENANT, offer_id, "Offer")
+
+    # Then it is sent again with the stored size: the total is exactly 0
+    assert tenant_bytes() == 0
+    assert tenant_count("OFFER") == 0
+
+
+def test_concurrent_growth_never_passes_the_tenant_bytes_budget(api, tenant_key, monkeypatch, atomic_requests):
+    # Given a tenant with one offer of S stored bytes, under a budget of 4 S: room for exactly 3 more alike
+    principal = keys.verify_key(tenant_key)
+    body = {"name": "Offer", "creatives": [big_creative(3_000)]}
+    decisions_catalog.create_offer(principal, OfferInput.model_validate(body))
+    size = tenant_bytes()
+    budget_offer_bytes(monkeypatch, 4 * size + size // 2)
+
+    # When 8 requests create 8 offers alike at once
+    answers = at_once(8, lambda n: decisions_catalog.create_offer(principal, OfferInput.model_validate(body)))
+
+    # Then exactly 3 are created, 5 refused with the budget, and the total is exactly what is stored
+    assert Counter(answers) == {201: 3, 422: 5}
+    offers = decisions_list(api, tenant_key, OFFERS, "offers")
+    assert len(offers) == 4
+    assert tenant_bytes() == stored_offer_bytes([offer["id"] for offer in offers]) <= 4 * size + size // 2
+
+    # And creatives added to different offers at once stop at the budget too
+    ids = [offer["id"] for offer in offers]
+    creative_input = CreativeInput.model_validate(big_creative(3_000))
+    budget_offer_bytes(monkeypatch, 10_000_000)
+    before = tenant_bytes()
+    decisions_catalog.add_creative(principal, ids[0], creative_input)
+    grown = tenant_bytes() - before  # one creative's bytes (ids and times have fixed lengths)
+    budget_offer_bytes(monkeypatch, tenant_bytes() + 2 * grown + grown // 2)
+    answers = at_once(4, lambda n: decisions_catalog.add_creative(principal, ids[n], creative_input))
+    assert Counter(answers) == {201: 2, 422: 2}
+    assert tenant_bytes() == stored_offer_bytes(ids)
+
+
 # --- The mechanism ---------------------------------------------------------------------------------------------
 
 
@@ -498,3 +654,21 @@ def test_the_counter_joins_an_update_of_its_own():
     assert freeing["ExpressionAttributeValues"] == {":quota_delta": {"N": "-1"}}
     with pytest.raises(ValueError):
         quota.taking_slot({**update, "UpdateExpression": "ADD b :one"}, 7)
+
+
+def test_a_total_joins_the_counter_and_is_conditioned_only_when_it_grows():
+    counter = {"TableName": "t", "Key": {"PK": {"S": "p"}}}
+    taking = quota.taking_slot(counter, 7, "n", measure=quota.Measure(30, 100))
+    assert taking["UpdateExpression"] == "ADD #quota_measure :quota_measure_delta, #quota_count :quota_delta"
+    assert taking["ConditionExpression"] == (
+        "(attribute_not_exists(#quota_count) OR #quota_count < :quota_limit)"
+        " AND (attribute_not_exists(#quota_measure) OR #quota_measure <= :quota_room)"
+    )
+    assert taking["ExpressionAttributeValues"][":quota_room"] == {"N": "70"}
+    freeing = quota.freeing_slot(counter, "n", measure=quota.Measure(-30, 100))
+    assert "ConditionExpression" not in freeing
+    assert freeing["ExpressionAttributeValues"][":quota_measure_delta"] == {"N": "-30"}
+    past = quota.measuring(counter, quota.Measure(130, 100))  # past the whole budget: refused even on a missing total
+    assert past["UpdateExpression"] == "ADD #quota_measure :quota_measure_delta"
+    assert past["ConditionExpression"] == "#quota_measure <= :quota_room"
+    assert "ConditionExpression" not in quota.measuring(counter, quota.Measure(-5, 100))

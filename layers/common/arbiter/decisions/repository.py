@@ -6,6 +6,7 @@ Campaigns table, catalog entities (JSON body, `rev` for optimistic concurrency):
   decision flow history              PK=DFLOW#<tenant>#<key>     SK=V#<version, 6 digits>
   all of a tenant's catalog          GSI1PK=TENANT#<tenant>#DCATALOG  GSI1SK=<KIND>#<id or key>
   how many of a kind the tenant has  PK=DCATQUOTA#<tenant>       SK=OFFER|RULE|POLICY|GUARDRAIL|FLOW  item_count
+                                     (SK=OFFER also `bytes`: the UTF-8 bytes of the tenant's offers' stored bodies)
 Interactions table (TTL `expires_at`):
   decision log                       PK=DINT#<interactionId>     SK=DECISION
   outcome (idempotency marker)       PK=DINT#<interactionId>     SK=OUTCOME#<offerId>#<creativeId>#<outcome>
@@ -23,7 +24,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from arbiter import aws
-from arbiter.dynamo import cancellation_reasons, is_condition_failure, page_all, quota, transactions
+from arbiter.dynamo import cancellation_reasons, page_all, quota, transactions
 from arbiter.errors import BusinessRuleError, ConflictError, ForbiddenError, NotFoundError
 from arbiter.settings import get_settings
 
@@ -41,6 +42,13 @@ CATALOG_INDEX = "GSI1"
 # All at their caps over a full history: 197 ms.
 MAX_PER_TENANT = {"OFFER": 1_000, "RULE": 100, "POLICY": 100, "GUARDRAIL": 100, "FLOW": 100}
 FLOW = "FLOW"
+# The stored JSON (UTF-8 bytes of `body`, creatives included) of all of a tenant's offers (docs/decisions.md D9),
+# kept in `bytes` of its OFFER counter. The count caps do not bound a snapshot's memory (an offer can store ~400
+# KB): parsed into a snapshot, a stored byte took 1.2 bytes as text and up to 24 as tiny nested JSON values (empty
+# objects; short strings: 9), tracemalloc around build_snapshot, so 10 MB is at most ~250 MB at the worst shape
+# with the page strings, inside Lambda's 512 MB, while leaving 1,000 offers 10 KB each.
+MAX_OFFER_BYTES_PER_TENANT = 10_000_000
+MEASURED = frozenset({"OFFER"})  # the other kinds are small and count-capped
 CATALOG_CONTENDED = "The tenant's catalog was being changed by another request; retry"
 # How the caps name each kind (the 422 detail, the API description).
 PLURAL = {
@@ -72,6 +80,7 @@ class StoredEntity:
     tenant_id: str
     body: dict[str, Any]
     rev: int
+    size: int  # stored_bytes of its body as read
 
 
 # --- Catalog entities ---------------------------------------------------------------------------------------
@@ -86,28 +95,65 @@ def quota_key(tenant_id: str, kind: str) -> dict[str, dict[str, str]]:
     return {"PK": {"S": f"DCATQUOTA#{tenant_id}"}, "SK": {"S": kind}}
 
 
-def _taking_slot(kind: str, tenant_id: str) -> dict[str, Any]:
-    counter = {"TableName": get_settings().campaigns_table, "Key": quota_key(tenant_id, kind)}
-    return {"Update": quota.taking_slot(counter, MAX_PER_TENANT[kind])}
+def _taking_slot(kind: str, tenant_id: str, size: int = 0) -> dict[str, Any]:
+    if kind not in MEASURED:
+        return {"Update": quota.taking_slot(_counter(tenant_id, kind), MAX_PER_TENANT[kind])}
+    counter = {**_counter(tenant_id, kind), "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}
+    return {"Update": quota.taking_slot(counter, MAX_PER_TENANT[kind], measure=_measure(size))}
 
 
-def _freeing_slot(kind: str, tenant_id: str) -> dict[str, Any]:
-    counter = {"TableName": get_settings().campaigns_table, "Key": quota_key(tenant_id, kind)}
-    return {"Update": quota.freeing_slot(counter)}
+def _freeing_slot(kind: str, tenant_id: str, size: int = 0) -> dict[str, Any]:
+    measure = _measure(-size) if kind in MEASURED else None
+    return {"Update": quota.freeing_slot(_counter(tenant_id, kind), measure=measure)}
 
 
 def at_most(kind: str) -> BusinessRuleError:
     return BusinessRuleError(f"A tenant can have at most {MAX_PER_TENANT[kind]:,} {PLURAL[kind]}; delete one first")
 
 
+def over_budget() -> BusinessRuleError:
+    return BusinessRuleError(
+        f"A tenant's offers can store at most {MAX_OFFER_BYTES_PER_TENANT:,} bytes of JSON (creatives included); "
+        "delete or shrink an offer first"
+    )
+
+
+def stored_bytes(text: str) -> int:
+    """The size an entity's body counts against the budget: its stored JSON's UTF-8 bytes."""
+    return len(text.encode("utf-8"))
+
+
+def _measure(delta: int) -> quota.Measure:
+    return quota.Measure(delta, MAX_OFFER_BYTES_PER_TENANT)
+
+
+def _counter(tenant_id: str, kind: str) -> dict[str, Any]:
+    return {"TableName": get_settings().campaigns_table, "Key": quota_key(tenant_id, kind)}
+
+
+def _counter_refusal(refused: transactions.ConditionsFailed, name: str, kind: str, tenant_id: str) -> BusinessRuleError:
+    """The counter item refused the write: the count at its cap, else the bytes over the budget (the counter as the
+    transaction saw it; read again if the refusal did not carry it)."""
+    seen = refused.old_items.get(name)
+    if seen is None:
+        seen = (
+            aws.dynamodb_client()
+            .get_item(TableName=get_settings().campaigns_table, Key=quota_key(tenant_id, kind), ConsistentRead=True)
+            .get("Item")
+        )
+    return at_most(kind) if quota.counted(seen) >= MAX_PER_TENANT[kind] else over_budget()
+
+
 def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, Any]) -> None:
-    """The new entity and one of the tenant's MAX_PER_TENANT[kind] slots, in one transaction: 422 at the cap."""
+    """The new entity and one of the tenant's MAX_PER_TENANT[kind] slots (an offer: and its bytes of the budget), in
+    one transaction: 422 at the cap or past the budget."""
+    text = encode(body)
     item = {
         **entity_key(kind, entity_id),
         "GSI1PK": catalog_partition(tenant_id),
         "GSI1SK": f"{kind}#{entity_id}",
         "tenant_id": tenant_id,
-        "body": encode(body),
+        "body": text,
         "rev": 1,
     }
     put = {
@@ -117,11 +163,14 @@ def put_new_entity(kind: str, tenant_id: str, entity_id: str, body: dict[str, An
     }
     try:
         transactions.transact(
-            [("entity", {"Put": put}), ("slot", _taking_slot(kind, tenant_id))], contended=CATALOG_CONTENDED
+            [("entity", {"Put": put}), ("slot", _taking_slot(kind, tenant_id, stored_bytes(text)))],
+            contended=CATALOG_CONTENDED,
         )
     except transactions.ConditionsFailed as refused:
         if "slot" in refused.failed:
-            raise at_most(kind) from refused
+            if kind not in MEASURED:
+                raise at_most(kind) from refused
+            raise _counter_refusal(refused, "slot", kind, tenant_id) from refused
         raise ConflictError(f"Id '{entity_id}' is taken; retry") from refused  # ids are random: a retry gets another
 
 
@@ -132,48 +181,69 @@ def get_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> StoredE
         raise NotFoundError(f"{label} '{entity_id}' not found")
     if item["tenant_id"] != tenant_id:
         raise ForbiddenError(f"{label} '{entity_id}' belongs to another tenant")
-    return StoredEntity(kind, entity_id, tenant_id, json.loads(item["body"]), int(item["rev"]))
+    text = item["body"]
+    return StoredEntity(kind, entity_id, tenant_id, json.loads(text), int(item["rev"]), stored_bytes(text))
 
 
 def replace_entity(entity: StoredEntity, body: dict[str, Any], label: str) -> None:
-    """Writes a new body if nobody changed the entity since it was read (rev) and it is still the tenant's."""
+    """Writes a new body if nobody changed the entity since it was read (rev) and it is still the tenant's; an
+    offer's counter takes the change of its size in the same transaction (422 past the budget; a shrink always
+    passes). The rev condition makes the read size the stored one, so the total stays exact."""
+    text = encode(body)
+    update = {
+        "TableName": get_settings().campaigns_table,
+        "Key": _typed(entity_key(entity.kind, entity.id)),
+        "UpdateExpression": "SET body = :body, rev = :next",
+        "ConditionExpression": "tenant_id = :tenant AND rev = :rev",
+        "ExpressionAttributeValues": {
+            ":body": {"S": text},
+            ":next": {"N": str(entity.rev + 1)},
+            ":rev": {"N": str(entity.rev)},
+            ":tenant": {"S": entity.tenant_id},
+        },
+    }
+    items = [("entity", {"Update": update})]
+    delta = stored_bytes(text) - entity.size
+    if entity.kind in MEASURED and delta:
+        items.append(("bytes", {"Update": quota.measuring(_counter(entity.tenant_id, entity.kind), _measure(delta))}))
+    changed = f"{label} '{entity.id}' was changed or deleted concurrently; retry"
     try:
-        aws.campaigns_table().update_item(
-            Key=entity_key(entity.kind, entity.id),
-            UpdateExpression="SET body = :body, rev = :next",
-            ConditionExpression="tenant_id = :tenant AND rev = :rev",
-            ExpressionAttributeValues={
-                ":body": encode(body),
-                ":next": entity.rev + 1,
-                ":rev": entity.rev,
-                ":tenant": entity.tenant_id,
-            },
-        )
-    except ClientError as error:
-        if is_condition_failure(error):
-            raise ConflictError(f"{label} '{entity.id}' was changed or deleted concurrently; retry") from error
-        raise
+        transactions.transact(items, contended=changed)
+    except transactions.ConditionsFailed as refused:
+        if "entity" in refused.failed:
+            raise ConflictError(changed) from refused
+        raise over_budget() from refused
 
 
 def delete_entity(kind: str, tenant_id: str, entity_id: str, label: str) -> None:
-    """The entity goes and its slot is given back, in one transaction; an offer's outcome statistics go in it too
-    (a respond cannot recreate them once the offer is gone: record_outcome checks the offer in its transaction)."""
-    get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+    """The entity goes and its slot (an offer: and its bytes) is given back, in one transaction; an offer's outcome
+    statistics go in it too (a respond cannot recreate them once the offer is gone: record_outcome checks the offer
+    in its transaction). An offer's delete is conditioned on the rev it read, so the bytes it frees are the stored
+    ones; one changed in between is read and deleted again."""
     settings = get_settings()
-    delete = {
-        "TableName": settings.campaigns_table,
-        "Key": _typed(entity_key(kind, entity_id)),
-        "ConditionExpression": "tenant_id = :tenant",
-        "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
-    }
-    items = [("entity", {"Delete": delete}), ("slot", _freeing_slot(kind, tenant_id))]
-    if kind == "OFFER":
-        stats = {"TableName": settings.interactions_table, "Key": _typed(outcome_stats_key(tenant_id, entity_id))}
-        items.append(("statistics", {"Delete": stats}))
-    try:
-        transactions.transact(items, contended=CATALOG_CONTENDED)
-    except transactions.ConditionsFailed as refused:  # only the entity has a condition
-        raise NotFoundError(f"{label} '{entity_id}' not found") from refused
+    for _ in range(transactions.TRANSACT_ATTEMPTS):
+        entity = get_entity(kind, tenant_id, entity_id, label)  # 404 / 403 first
+        delete: dict[str, Any] = {
+            "TableName": settings.campaigns_table,
+            "Key": _typed(entity_key(kind, entity_id)),
+            "ConditionExpression": "tenant_id = :tenant",
+            "ExpressionAttributeValues": {":tenant": {"S": tenant_id}},
+        }
+        if kind in MEASURED:
+            delete["ConditionExpression"] = "tenant_id = :tenant AND rev = :rev"
+            delete["ExpressionAttributeValues"][":rev"] = {"N": str(entity.rev)}
+        items = [("entity", {"Delete": delete}), ("slot", _freeing_slot(kind, tenant_id, entity.size))]
+        if kind == "OFFER":
+            stats = {"TableName": settings.interactions_table, "Key": _typed(outcome_stats_key(tenant_id, entity_id))}
+            items.append(("statistics", {"Delete": stats}))
+        try:
+            transactions.transact(items, contended=CATALOG_CONTENDED)
+            return
+        except transactions.ConditionsFailed as refused:  # only the entity has a condition
+            if kind not in MEASURED:
+                raise NotFoundError(f"{label} '{entity_id}' not found") from refused
+            # deleted (the next read answers 404) or changed since it was read: read it again
+    raise ConflictError(CATALOG_CONTENDED)
 
 
 # --- Decision flows -----------------------------------------------------------------------------------------
