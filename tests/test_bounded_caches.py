@@ -369,3 +369,31 @@ def test_the_catalog_and_model_caches_bound_what_their_memory_grows_with():
     # The offers held across cached catalogs, and the features across cached models (docs/decisions.md D14)
     assert offers_catalog._cache.max_weight == offers_catalog.MAX_CACHED_OFFERS == 20_000
     assert store._cache.max_weight == store.MAX_CACHED_FEATURES == 400_000
+
+
+def test_decisions_snapshots_weigh_their_stored_catalog_and_the_bound_holds(
+    api, tenant_key, other_tenant_key, monkeypatch
+):
+    from arbiter.decisions import cache as decisions_cache
+    from arbiter.decisions import repository as decisions_repository
+    from tests.test_decisions_api import creative, post
+
+    # Given two tenants whose catalogs are each one offer with a large creative
+    for key, tenant in ((tenant_key, "tenant-a"), (other_tenant_key, "tenant-b")):
+        offer = {"name": f"Offer of {tenant}", "creatives": [creative("Hero", content={"body": "x" * 19_000})]}
+        response = post(api, key, "/api/v1/offers", offer, tenant=tenant)
+        assert response.status == 201, response.body
+    decisions_cache.clear()
+    _, stored_a = decisions_repository.load_sized_catalog("tenant-a")
+    assert stored_a > 19_000
+
+    # When the cache may hold less than both catalogs' stored bytes and both tenants' snapshots are built
+    monkeypatch.setattr(decisions_cache._snapshots, "max_weight", stored_a + stored_a // 2)
+    first = decisions_cache.snapshot("tenant-a")
+    decisions_cache.snapshot("tenant-b")
+
+    # Then each snapshot weighs its stored catalog, and the older one was evicted to keep the bound
+    assert first.stored_bytes == stored_a
+    assert decisions_cache._snapshots.weight <= decisions_cache._snapshots.max_weight
+    assert decisions_cache._snapshots.peek("tenant-a") is None
+    assert decisions_cache._snapshots.peek("tenant-b") is not None

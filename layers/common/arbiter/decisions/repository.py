@@ -333,12 +333,18 @@ def _typed(item: dict[str, Any]) -> dict[str, Any]:
 
 def load_catalog(tenant_id: str) -> list[tuple[str, dict[str, Any]]]:
     """(kind, body) of every catalog entity of the tenant: one paginated Query on GSI1."""
+    return load_sized_catalog(tenant_id)[0]
+
+
+def load_sized_catalog(tenant_id: str) -> tuple[list[tuple[str, dict[str, Any]]], int]:
+    """load_catalog's entities and the UTF-8 bytes of their stored bodies (what a snapshot's memory grows with)."""
     items = page_all(
         aws.campaigns_table().query,
         IndexName=CATALOG_INDEX,
         KeyConditionExpression=Key("GSI1PK").eq(catalog_partition(tenant_id)),
     )
-    return [(item["GSI1SK"].split("#", 1)[0], json.loads(item["body"])) for item in items]
+    entities = [(item["GSI1SK"].split("#", 1)[0], json.loads(item["body"])) for item in items]
+    return entities, sum(len(item["body"].encode()) for item in items)
 
 
 def outcome_stats_key(tenant_id: str, offer_id: str) -> dict[str, str]:
