@@ -19,13 +19,10 @@ import time
 
 os.environ.update({"RATE_LIMITS_ENABLED": "false", "CATALOG_CACHE_TTL_SECONDS": "300"})
 
-from moto import mock_aws
 
-from arbiter import aws, clock
-from arbiter.auth import keys
-from arbiter.decisions import cache, repository
-from arbiter.devstack.tables import create_tables
-from benchmarks.decisions_recommend import BODY, percentile, seed
+from arbiter import clock
+from arbiter.decisions import repository
+from benchmarks.decisions_recommend import BODY, fresh_stack, percentile, seed
 from tests.client import ApiClient
 
 OFFERS = 1_000
@@ -100,14 +97,8 @@ def add_full_history(tenant: str, offer_ids: list[str]) -> None:
 
 
 def measure(rules: int, policies: int, guardrails: int, history: bool) -> tuple[float, float]:
-    with mock_aws():
-        aws.reset_clients()
-        keys.forget_verified_keys()
-        cache.clear()
-        create_tables(aws.dynamodb_client())
-        aws.reset_clients()
-        tenant = "bench-caps"
-        key = keys.create_key(tenant).api_key
+    tenant = "bench-caps"
+    with fresh_stack(tenant) as key:
         seed(tenant, OFFERS)
         add_worst_cases(tenant, rules, policies, guardrails)
         if history:

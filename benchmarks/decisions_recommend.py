@@ -16,6 +16,8 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 os.environ.update({"RATE_LIMITS_ENABLED": "false", "CATALOG_CACHE_TTL_SECONDS": "300"})
 
@@ -139,19 +141,25 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+@contextmanager
+def fresh_stack(tenant: str) -> Iterator[str]:
+    """An empty in-memory stack (tables, key and catalog caches) and a new API key of `tenant`."""
+    with mock_aws():
+        aws.reset_clients()
+        keys.forget_verified_keys()
+        cache.clear()
+        create_tables(aws.dynamodb_client())
+        aws.reset_clients()
+        yield keys.create_key(tenant).api_key
+
+
 def main() -> None:
     # The 2,500-offer row measures past the per-tenant cap of 1,000 offers (docs/decisions.md D9): what it saves.
     repository.MAX_PER_TENANT["OFFER"] = max(SIZES)
     rows = []
     for size in SIZES:
-        with mock_aws():
-            aws.reset_clients()
-            keys.forget_verified_keys()
-            cache.clear()
-            create_tables(aws.dynamodb_client())
-            aws.reset_clients()
-            tenant = f"bench-{size}"
-            key = keys.create_key(tenant).api_key
+        tenant = f"bench-{size}"
+        with fresh_stack(tenant) as key:
             seed(tenant, size)
             api = ApiClient()
             headers = {"X-Tenant-Id": tenant}
